@@ -1,0 +1,304 @@
+"""The embedded, on-disk store: pyoxigraph (RocksDB) with fimigraph's named-graph layout.
+
+Graphs (DESIGN §5): the ontology, source metadata, one graph per source, the inferences.
+Every query sees their union as its default graph. Every write is one SPARQL Update
+request, which pyoxigraph applies in one transaction: it lands whole or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+from rdflib import Graph, URIRef
+
+from .errors import NotFound, QueryError, StoreError
+from .ontology import ontology_hash, ontology_ntriples
+from .vocab import (
+    DCTERMS,
+    INFERRED_GRAPH,
+    ONTOLOGY_GRAPH,
+    SOURCE_GRAPH_PREFIX,
+    SOURCES_GRAPH,
+    source_graph,
+    sparql_prologue,
+)
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What the metadata graph says about one loaded source."""
+
+    id: str
+    iri: str
+    title: str | None
+    publisher: str | None
+    issued: str | None
+    types: tuple[str, ...]
+    claims: int
+    submitted: str | None
+
+    @property
+    def graph(self) -> URIRef:
+        """The named graph holding the source's claims."""
+        return source_graph(self.id)
+
+
+def source_id(iri: str) -> str:
+    """A readable, stable id for a source IRI: its last segment plus a short hash."""
+    tail = re.split(r"[/#:]", iri.rstrip("/#"))[-1]
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", tail).strip("-._")[:48] or "source"
+    return f"{slug}-{hashlib.sha256(iri.encode()).hexdigest()[:8]}"
+
+
+def ntriples(graph: Graph) -> str:
+    """A graph as N-Triples text, the body of INSERT DATA."""
+    return graph.serialize(format="nt")
+
+
+class GraphStore:
+    """fimigraph's store: open it on a folder (or in memory with ``path=None``)."""
+
+    def __init__(self, path: Path | str | None, *, read_only: bool = False) -> None:
+        self.path = Path(path) if path is not None else None
+        self.read_only = read_only
+        try:
+            if self.path is None:
+                self.ox = ox.Store()
+            elif read_only:
+                self.ox = ox.Store.read_only(str(self.path))
+            else:
+                self.path.mkdir(parents=True, exist_ok=True)
+                self.ox = ox.Store(str(self.path))
+        except OSError as exc:
+            raise StoreError(_store_open_reason(self.path, exc)) from exc
+        # One writer at a time inside this process; RocksDB's lock keeps other processes out.
+        self.write_lock = threading.RLock()
+        if not read_only:
+            self._ensure_ontology()
+
+    # -- writes -------------------------------------------------------------------------
+
+    def update(self, sparql: str) -> None:
+        """Run one SPARQL Update request as one transaction."""
+        try:
+            self.ox.update(sparql)
+        except (SyntaxError, ValueError) as exc:
+            raise StoreError(f"update rejected by the store: {exc}") from exc
+        except OSError as exc:
+            raise StoreError(f"the store could not write: {exc}") from exc
+
+    def _ensure_ontology(self) -> None:
+        marker = self.ask(
+            f"ASK {{ GRAPH <{SOURCES_GRAPH}> {{ <{ONTOLOGY_GRAPH}> <{DCTERMS.identifier}> \"{ontology_hash()}\" }} }}"
+        )
+        if marker:
+            return
+        with self.write_lock:
+            self.update(
+                f"DROP SILENT GRAPH <{ONTOLOGY_GRAPH}> ;\n"
+                f"DELETE WHERE {{ GRAPH <{SOURCES_GRAPH}> {{ <{ONTOLOGY_GRAPH}> <{DCTERMS.identifier}> ?h }} }} ;\n"
+                f"INSERT DATA {{ GRAPH <{ONTOLOGY_GRAPH}> {{\n{ontology_ntriples()}}}\n"
+                f"  GRAPH <{SOURCES_GRAPH}> {{ <{ONTOLOGY_GRAPH}> <{DCTERMS.identifier}> \"{ontology_hash()}\" }} }}"
+            )
+
+    def put_source(self, source_iri: str, metadata: Graph, claims: Graph, *, replace: bool) -> str:
+        """Write one source (metadata and claims) atomically; return its id."""
+        sid = source_id(source_iri)
+        graph = source_graph(sid)
+        submitted = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+        parts = []
+        if replace:
+            parts.append(self._drop_source_sparql(source_iri, sid))
+        parts.append(
+            f"INSERT DATA {{\n GRAPH <{graph}> {{\n{ntriples(claims)}}}\n"
+            f" GRAPH <{SOURCES_GRAPH}> {{\n{ntriples(metadata)}"
+            f"<{source_iri}> <{DCTERMS.identifier}> \"{sid}\" .\n"
+            f"<{source_iri}> <{DCTERMS.dateSubmitted}> \"{submitted}\"^^<http://www.w3.org/2001/XMLSchema#dateTime> .\n"
+            f" }}\n}}"
+        )
+        self.update(" ;\n".join(parts))
+        return sid
+
+    def _drop_source_sparql(self, source_iri: str, sid: str) -> str:
+        return (
+            f"DROP SILENT GRAPH <{source_graph(sid)}> ;\n"
+            f"DELETE WHERE {{ GRAPH <{SOURCES_GRAPH}> {{ <{source_iri}> ?p ?o }} }}"
+        )
+
+    def delete_source(self, sid: str) -> SourceInfo:
+        """Remove a source's claims and metadata in one transaction."""
+        info = self.source(sid)
+        self.update(self._drop_source_sparql(info.iri, sid))
+        return info
+
+    def source_quads(self, sid: str) -> tuple[Graph, Graph]:
+        """A source's metadata and claims as graphs (to restore them if a later step fails)."""
+        info = self.source(sid)
+        meta = self.construct(
+            f"CONSTRUCT {{ <{info.iri}> ?p ?o }} WHERE {{ GRAPH <{SOURCES_GRAPH}> {{ <{info.iri}> ?p ?o }} "
+            f"FILTER(?p NOT IN (<{DCTERMS.identifier}>, <{DCTERMS.dateSubmitted}>)) }}"
+        )
+        claims = self.construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{info.graph}> {{ ?s ?p ?o }} }}")
+        return meta, claims
+
+    def replace_inferred(self, triples: str) -> None:
+        """Swap the inferred graph for these N-Triples in one transaction."""
+        self.update(f"DROP SILENT GRAPH <{INFERRED_GRAPH}> ;\nINSERT DATA {{ GRAPH <{INFERRED_GRAPH}> {{\n{triples}}} }}")
+
+    def flush(self) -> None:
+        """Make sure everything written is on disk."""
+        if self.path is not None and not self.read_only:
+            self.ox.flush()
+
+    # -- reads --------------------------------------------------------------------------
+
+    def query(
+        self,
+        sparql: str,
+        *,
+        default_graph: list[str] | None = None,
+        named_graphs: list[str] | None = None,
+        base_iri: str | None = None,
+    ) -> Any:
+        """Run a SPARQL query; the default graph is the union of all graphs unless one is named."""
+        kwargs: dict[str, Any] = {}
+        if default_graph:
+            kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graph]
+        else:
+            kwargs["use_default_graph_as_union"] = True
+        if named_graphs:
+            kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+        if base_iri:
+            kwargs["base_iri"] = base_iri
+        try:
+            return self.ox.query(sparql, **kwargs)
+        except SyntaxError as exc:
+            raise QueryError(f"malformed SPARQL: {exc}") from exc
+        except (ValueError, TypeError) as exc:
+            raise QueryError(f"cannot run this query: {exc}") from exc
+        except OSError as exc:
+            raise StoreError(f"the store could not be read: {exc}") from exc
+
+    def ask(self, sparql: str) -> bool:
+        """Run an ASK query."""
+        return bool(self.query(sparql))
+
+    def select(self, sparql: str) -> list[dict[str, Any]]:
+        """Run a SELECT written in Python (prefixes added) and return rows of Python values."""
+        solutions = self.query(sparql_prologue() + sparql)
+        names = [v.value for v in solutions.variables]
+        return [{name: _py(row[name]) for name in names} for row in solutions]
+
+    def construct(self, sparql: str) -> Graph:
+        """Run a CONSTRUCT and return an rdflib Graph."""
+        triples = self.query(sparql_prologue() + sparql)
+        data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+        return Graph().parse(data=data.decode(), format="nt")
+
+    def dump_graph(self, graph: str) -> str:
+        """One named graph as sorted N-Triples."""
+        data = self.ox.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph))
+        return "".join(sorted(data.decode().splitlines(keepends=True)))
+
+    def reasoning_input(self) -> bytes:
+        """Everything but the inferred graph, as N-Triples (the union the rules read)."""
+        results = self.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != <{INFERRED_GRAPH}>) }}")
+        return ox.serialize(results, format=ox.RdfFormat.N_TRIPLES)
+
+    def count(self, graph: str | None = None) -> int:
+        """Number of quads in one graph, or in the whole store."""
+        where = f"GRAPH <{graph}> {{ ?s ?p ?o }}" if graph else "GRAPH ?g { ?s ?p ?o }"
+        return int(self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}")[0]["n"])
+
+    def sources(self) -> list[SourceInfo]:
+        """Every loaded source, by id."""
+        rows = self.select(
+            f"""
+            SELECT ?s ?id ?title ?publisher ?publisherLabel ?issued ?submitted
+                   (GROUP_CONCAT(DISTINCT STR(?type); separator=" ") AS ?types)
+            WHERE {{
+              GRAPH <{SOURCES_GRAPH}> {{
+                ?s dcterms:identifier ?id . FILTER(?s != <{ONTOLOGY_GRAPH}>)
+                OPTIONAL {{ ?s a ?type }}
+                OPTIONAL {{ ?s dcterms:title ?title }}
+                OPTIONAL {{ ?s dcterms:publisher ?publisher }}
+                OPTIONAL {{ ?s dcterms:issued ?issued }}
+                OPTIONAL {{ ?s dcterms:dateSubmitted ?submitted }}
+              }}
+              OPTIONAL {{ ?publisher rdfs:label ?publisherLabel }}
+            }} GROUP BY ?s ?id ?title ?publisher ?publisherLabel ?issued ?submitted ORDER BY ?id
+            """
+        )
+        counts = {
+            r["g"]: int(r["n"])
+            for r in self.select(
+                f"SELECT ?g (COUNT(?c) AS ?n) WHERE {{ GRAPH ?g {{ ?c a fimi:Claim }} "
+                f"FILTER(STRSTARTS(STR(?g), \"{SOURCE_GRAPH_PREFIX}\")) }} GROUP BY ?g"
+            )
+        }
+        seen: dict[str, SourceInfo] = {}
+        for r in rows:
+            sid = str(r["id"])
+            if sid in seen:
+                continue
+            seen[sid] = SourceInfo(
+                id=sid,
+                iri=str(r["s"]),
+                title=_opt(r["title"]),
+                publisher=_opt(r["publisherLabel"]) or _opt(r["publisher"]),
+                issued=_opt(r["issued"]),
+                types=tuple(sorted(str(r["types"] or "").split())),
+                claims=counts.get(str(source_graph(sid)), 0),
+                submitted=_opt(r["submitted"]),
+            )
+        return list(seen.values())
+
+    def source(self, sid: str) -> SourceInfo:
+        """One source by id (or by IRI)."""
+        for info in self.sources():
+            if sid in (info.id, info.iri):
+                return info
+        raise NotFound(f"no source with id {sid!r} is loaded (see `fimigraph sources` or GET /sources)")
+
+    def has_source(self, source_iri: str) -> bool:
+        """Whether a source with this IRI is loaded."""
+        return self.ask(f"ASK {{ GRAPH <{SOURCES_GRAPH}> {{ <{source_iri}> <{DCTERMS.identifier}> ?id }} }}")
+
+    def named_graphs(self) -> Iterator[str]:
+        """The IRIs of the store's named graphs."""
+        for g in self.ox.named_graphs():
+            yield g.value
+
+
+def _opt(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _py(term: Any) -> Any:
+    """A pyoxigraph term as a plain Python value (IRIs and literals as strings, numbers as numbers)."""
+    if term is None:
+        return None
+    if isinstance(term, ox.Literal):
+        dt = term.datatype.value
+        if dt.endswith(("#integer", "#int", "#long")):
+            return int(term.value)
+        if dt.endswith(("#decimal", "#double", "#float")):
+            return float(term.value)
+        return term.value
+    return term.value
+
+
+def _store_open_reason(path: Path | None, exc: OSError) -> str:
+    text = str(exc)
+    if "lock" in text.lower():
+        return f"the store at {path} is in use by another process (is `fimigraph serve` running on it?)"
+    return f"cannot open the store at {path}: {text}"
+

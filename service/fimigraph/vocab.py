@@ -1,0 +1,60 @@
+"""Every IRI fimigraph's Python code uses, defined once.
+
+The ontology (``ontology/fimigraph.ttl``) defines the terms; this module only names them.
+"""
+
+from __future__ import annotations
+
+from rdflib import Namespace, URIRef
+from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SH, SKOS, XSD
+
+BASE = "https://w3id.org/fimigraph/"
+
+FIMI = Namespace(BASE + "ontology#")
+"""The ontology's terms."""
+FIMIR = Namespace(BASE + "rules/")
+"""Rules and shapes (``rules/``)."""
+INFERRED = Namespace(BASE + "inferred/")
+"""Inferred nodes: ``INFERRED[sha256(rule + premises)]``, minted by the rules themselves."""
+GRAPH = Namespace(BASE + "graph/")
+"""Named graphs of the store."""
+
+ONTOLOGY_IRI = URIRef(BASE + "ontology")
+
+# Named-graph layout (DESIGN §5): one graph per source, one for source metadata,
+# one for the ontology, one for inferences. The default graph of a query is their union.
+ONTOLOGY_GRAPH = GRAPH["ontology"]
+SOURCES_GRAPH = GRAPH["sources"]
+INFERRED_GRAPH = GRAPH["inferred"]
+SOURCE_GRAPH_PREFIX = str(GRAPH) + "source/"
+
+
+def source_graph(source_id: str) -> URIRef:
+    """The named graph that holds one source's claims."""
+    return URIRef(SOURCE_GRAPH_PREFIX + source_id)
+
+
+PREFIXES: dict[str, str] = {
+    "fimi": str(FIMI),
+    "fimir": str(FIMIR),
+    "rdf": str(RDF),
+    "rdfs": str(RDFS),
+    "xsd": str(XSD),
+    "owl": str(OWL),
+    "skos": str(SKOS),
+    "prov": str(PROV),
+    "dcterms": str(DCTERMS),
+    "sh": str(SH),
+}
+
+
+def sparql_prologue() -> str:
+    """PREFIX lines for every namespace above, for queries written in Python."""
+    return "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
+
+
+__all__ = [
+    "BASE", "DCTERMS", "FIMI", "FIMIR", "GRAPH", "INFERRED", "INFERRED_GRAPH", "ONTOLOGY_GRAPH",
+    "ONTOLOGY_IRI", "OWL", "PREFIXES", "PROV", "RDF", "RDFS", "SH", "SKOS", "SOURCES_GRAPH",
+    "SOURCE_GRAPH_PREFIX", "XSD", "source_graph", "sparql_prologue",
+]
