@@ -5,6 +5,8 @@
     │   ├── ParseError             400  malformed RDF/JSON, with line and column
     │   ├── UnsupportedFormat      415  a media type or file extension fimigraph does not read
     │   └── QueryError             400  malformed SPARQL, or an update sent to the read-only endpoint
+    ├── NotAcceptable              406  no representation matches the Accept header
+    ├── PayloadTooLarge            413  a document over the size limit
     ├── ValidationError            422  well-formed input that breaks the SHACL shapes (carries the report)
     ├── NotFound                   404  no such source, subject, link
     ├── AlreadyExists              409  a source with that IRI is loaded already
@@ -53,6 +55,14 @@ class UnsupportedFormat(InputError):
 
 class QueryError(InputError):
     title, slug = "Bad query", "bad-query"
+
+
+class NotAcceptable(FimigraphError):
+    status, exit_code, title, slug = 406, 2, "Not acceptable", "not-acceptable"
+
+
+class PayloadTooLarge(FimigraphError):
+    status, exit_code, title, slug = 413, 2, "Payload too large", "payload-too-large"
 
 
 class ValidationError(FimigraphError):

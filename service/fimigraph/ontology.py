@@ -35,16 +35,16 @@ def ontology_hash() -> str:
 
 
 @cache
-def notations() -> dict[URIRef, str]:
-    """skos:notation of every concept: grade, directness, TLP marking, evidence type, role, kind."""
-    return {s: str(o) for s, o in ontology_graph().subject_objects(SKOS.notation) if isinstance(s, URIRef)}
+def notations() -> dict[str, str]:
+    """skos:notation of every concept by IRI: grade, directness, TLP marking, evidence type, role, kind."""
+    return {str(s): str(o) for s, o in ontology_graph().subject_objects(SKOS.notation) if isinstance(s, URIRef)}
 
 
 @cache
-def grade_ranks() -> dict[URIRef, int]:
-    """Rank of each grade, 1 the strongest."""
+def grade_ranks() -> dict[str, int]:
+    """Rank of each grade by IRI, 1 the strongest."""
     g = ontology_graph()
-    return {s: int(g.value(s, FIMI.rank)) for s in g.subjects(SKOS.inScheme, FIMI.GradeScheme)}
+    return {str(s): int(g.value(s, FIMI.rank)) for s in g.subjects(SKOS.inScheme, FIMI.GradeScheme)}
 
 
 @cache
@@ -53,7 +53,7 @@ def source_classes() -> frozenset[URIRef]:
     return frozenset(c for c in ontology_graph().transitive_subjects(RDFS.subClassOf, FIMI.Source) if isinstance(c, URIRef))
 
 
-def label(term: URIRef) -> str | None:
+def label(term: str) -> str | None:
     """The rdfs:label of an ontology term."""
-    value = ontology_graph().value(term, RDFS.label)
+    value = ontology_graph().value(URIRef(term), RDFS.label)
     return str(value) if value is not None else None

@@ -69,4 +69,14 @@ def infer(store: GraphStore, *, engine: str = "pyshacl", on_pass: Callable[[int,
     return InferenceReport(engine, len(inferred), passes, time.perf_counter() - started)
 
 
-__all__ = ["ENGINES", "INFERRED_GRAPH", "InferenceReport", "infer", "pyshacl_fixpoint"]
+def on_source_added(store: GraphStore, sid: str, *, engine: str = "pyshacl") -> InferenceReport:
+    """Bring the inferred graph up to date after source ``sid`` was written."""
+    return infer(store, engine=engine)
+
+
+def on_source_removed(store: GraphStore, sid: str, *, engine: str = "pyshacl") -> InferenceReport:
+    """Bring the inferred graph up to date after source ``sid`` was retracted."""
+    return infer(store, engine=engine)
+
+
+__all__ = ["ENGINES", "INFERRED_GRAPH", "InferenceReport", "infer", "on_source_added", "on_source_removed", "pyshacl_fixpoint"]

@@ -90,6 +90,11 @@ def rules() -> tuple[Rule, ...]:
     return tuple(sorted((load_rule(p) for p in rule_files()), key=lambda r: (r.order, str(r.iri))))
 
 
-def rule_by_iri() -> dict[URIRef, Rule]:
+def rule_by_iri() -> dict[str, Rule]:
     """Rules indexed by IRI, for explanations."""
-    return {rule.iri: rule for rule in rules()}
+    return {str(rule.iri): rule for rule in rules()}
+
+
+def rule_labels() -> dict[str, str]:
+    """Each rule's label by IRI: the rule files, not the store, document the rules."""
+    return {iri: rule.label for iri, rule in rule_by_iri().items()}

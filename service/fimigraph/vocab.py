@@ -53,8 +53,16 @@ def sparql_prologue() -> str:
     return "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
 
 
+def compact(iri: str) -> str:
+    """``fimi:PartyLinked`` for a known namespace, the IRI itself otherwise."""
+    for prefix, namespace in PREFIXES.items():
+        if iri.startswith(namespace) and len(iri) > len(namespace):
+            return f"{prefix}:{iri[len(namespace):]}"
+    return iri
+
+
 __all__ = [
     "BASE", "DCTERMS", "FIMI", "FIMIR", "GRAPH", "INFERRED", "INFERRED_GRAPH", "ONTOLOGY_GRAPH",
     "ONTOLOGY_IRI", "OWL", "PREFIXES", "PROV", "RDF", "RDFS", "SH", "SKOS", "SOURCES_GRAPH",
-    "SOURCE_GRAPH_PREFIX", "XSD", "source_graph", "sparql_prologue",
+    "SOURCE_GRAPH_PREFIX", "XSD", "compact", "source_graph", "sparql_prologue",
 ]

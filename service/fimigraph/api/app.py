@@ -1,0 +1,40 @@
+"""The FastAPI application: ``create_app(settings)`` wires the store, routers and error mapping."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from .. import __version__
+from ..settings import Settings, load_settings
+from ..store import GraphStore
+from . import problems
+from .routers import attribution, explanations, health, sources, sparql
+
+DESCRIPTION = """Knowledge graph and graded attribution reasoning for analysts of foreign information
+manipulation and interference (FIMI). Push sources, ask SPARQL, get graded attributions
+(state-official › state-controlled › state-linked › party-linked › state-aligned) and follow
+every inferred link back to the quotes it rests on. Errors are RFC 9457 problem JSON."""
+
+
+def create_app(settings: Settings | None = None, *, store: GraphStore | None = None) -> FastAPI:
+    """Build the app; it opens the store on start-up unless one is given."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.store = store or GraphStore(settings.store)
+        try:
+            yield
+        finally:
+            app.state.store.flush()
+            del app.state.store
+
+    app = FastAPI(title="fimigraph", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    problems.install(app)
+    for module in (sparql, sources, attribution, explanations, health):
+        app.include_router(module.router)
+    return app

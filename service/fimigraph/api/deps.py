@@ -1,0 +1,24 @@
+"""Dependencies shared by the routers, as ``Annotated`` types."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from ..settings import Settings
+from ..store import GraphStore
+
+
+def get_store(request: Request) -> GraphStore:
+    """The store the app was started with."""
+    return request.app.state.store
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the app was started with."""
+    return request.app.state.settings
+
+
+StoreDep = Annotated[GraphStore, Depends(get_store)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -1,0 +1,25 @@
+"""``/health``: is the service up, and what is it serving."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from ... import __version__
+from ..deps import SettingsDep, StoreDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", summary="Service health")
+def health(store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
+    """Status, version, engine and the size of the store."""
+    return {
+        "status": "ok",
+        "version": __version__,
+        "engine": settings.engine,
+        "store": str(store.path) if store.path else None,
+        "sources": len(store.sources()),
+        "quads": store.count(),
+    }

@@ -1,0 +1,104 @@
+"""``/sources``: ingest, list, read and retract source documents."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from ... import reason
+from ...errors import PayloadTooLarge
+from ...ingest import ACCEPTED_MEDIA_TYPES, ingest, media_type_for
+from ...store import SourceInfo
+from ..deps import SettingsDep, StoreDep
+from ..negotiation import choose
+
+router = APIRouter(prefix="/sources", tags=["sources"])
+
+
+def _info(info: SourceInfo) -> dict[str, Any]:
+    return {**asdict(info), "types": list(info.types), "graph": str(info.graph)}
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Ingest one source document",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {media: {"schema": {"type": "string"}} for media in ACCEPTED_MEDIA_TYPES},
+        }
+    },
+    responses={
+        400: {"description": "Malformed document (the problem names the line and column)"},
+        409: {"description": "A source with that IRI is loaded already"},
+        413: {"description": "Document over the size limit"},
+        415: {"description": "Unsupported media type"},
+        422: {"description": "The document breaks the SHACL shapes; the problem carries the report"},
+    },
+)
+async def post_source(
+    request: Request,
+    store: StoreDep,
+    settings: SettingsDep,
+    replace: bool = Query(False, description="Replace the source if one with the same IRI is loaded."),
+    base: str | None = Query(None, description="Base IRI for relative IRIs in the document."),
+) -> JSONResponse:
+    """Validate and store one document atomically, then bring inferences up to date.
+
+    The body is the document itself, its format named by Content-Type: Turtle, TriG, JSON-LD,
+    N-Triples, N-Quads, RDF/XML or a STIX 2.1 bundle (application/stix+json). On any error
+    nothing is written.
+    """
+    media_type = media_type_for(None, request.headers.get("content-type") or "text/turtle")
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > settings.max_upload_bytes:
+        raise PayloadTooLarge(f"the document has {declared} bytes; the limit is {settings.max_upload_bytes}")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > settings.max_upload_bytes:
+            raise PayloadTooLarge(f"the document is over the limit of {settings.max_upload_bytes} bytes")
+    result = await run_in_threadpool(
+        ingest, store, bytes(body), media_type=media_type, base_iri=base, replace=replace, engine=settings.engine
+    )
+    return JSONResponse(
+        {**asdict(result), "warnings": list(result.warnings)},
+        status_code=201,
+        headers={"Location": f"/sources/{result.id}"},
+    )
+
+
+@router.get("", summary="List loaded sources")
+def list_sources(store: StoreDep) -> list[dict[str, Any]]:
+    """Every loaded source with its id, IRI, title, publisher and claim count."""
+    return [_info(info) for info in store.sources()]
+
+
+@router.get(
+    "/{source_id}",
+    summary="One source",
+    responses={200: {"content": {"application/json": {}, "text/turtle": {}, "application/n-triples": {}}}},
+)
+def get_source(source_id: str, request: Request, store: StoreDep) -> Response:
+    """A source's metadata as JSON, or its claims and metadata as Turtle / N-Triples."""
+    info = store.source(source_id)
+    media = choose(request.headers.get("accept"), ["application/json", "text/turtle", "application/n-triples"])
+    if media == "application/json":
+        return JSONResponse(_info(info))
+    metadata, claims = store.source_quads(info.id)
+    graph = metadata + claims
+    return Response(graph.serialize(format="turtle" if media == "text/turtle" else "nt"), media_type=media)
+
+
+@router.delete("/{source_id}", summary="Retract a source")
+def delete_source(source_id: str, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
+    """Remove a source's claims; inferences that rested on them go too."""
+    with store.write_lock:
+        info = store.delete_source(source_id)
+        report = reason.on_source_removed(store, info.id, engine=settings.engine)
+    return {"deleted": _info(info), "inferred": report.triples}

@@ -1,0 +1,193 @@
+"""Graded attribution of one subject: its links to states, negative findings and conflicts.
+
+The JSON shape is the public contract of ``GET /attribution`` (DESIGN §5).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import InputError, NotFound
+from .ruleset import rule_labels
+from .store import GraphStore
+from .vocab import INFERRED_GRAPH, ONTOLOGY_GRAPH
+
+
+def confidence_label(confidence: int | None) -> str | None:
+    """The STIX 2.1 None/Low/Med/High word for a 0–100 confidence."""
+    if confidence is None:
+        return None
+    if confidence == 0:
+        return "None"
+    if confidence < 30:
+        return "Low"
+    if confidence < 70:
+        return "Med"
+    return "High"
+
+
+def check_iri(iri: str) -> str:
+    """Reject what cannot be an absolute IRI before it reaches a query."""
+    if not iri or ":" not in iri or any(c in iri for c in '<>"{}|\\^` \n\t'):
+        raise InputError(f"not an absolute IRI: {iri!r}")
+    return iri
+
+
+def labels(store: GraphStore, iris: set[str]) -> dict[str, str]:
+    """One rdfs:label per IRI (the smallest, for a stable answer)."""
+    if not iris:
+        return {}
+    values = " ".join(f"<{i}>" for i in sorted(iris))
+    rows = store.select(
+        f"SELECT ?x (MIN(STR(?l)) AS ?label) WHERE {{ VALUES ?x {{ {values} }} ?x rdfs:label ?l }} GROUP BY ?x"
+    )
+    return {r["x"]: r["label"] for r in rows}
+
+
+def subject_exists(store: GraphStore, subject: str) -> bool:
+    """Whether any graph mentions the subject."""
+    return store.ask(f"ASK {{ {{ <{subject}> ?p ?o }} UNION {{ ?s ?p <{subject}> }} }}")
+
+
+def _links(store: GraphStore, subject: str) -> list[dict[str, Any]]:
+    return store.select(
+        f"""
+        SELECT ?link ?state ?grade ?rank ?directness ?confidence ?path ?rule ?from ?until ?marking WHERE {{
+          GRAPH <{INFERRED_GRAPH}> {{
+            ?link a fimi:AttributionLink ; fimi:linkSubject <{subject}> ; fimi:linkTarget ?state ;
+                  fimi:grade ?g ; fimi:directness ?d ; fimi:confidence ?confidence ;
+                  fimi:rule ?rule ; fimi:marking ?m .
+            OPTIONAL {{ ?link fimi:viaPath ?path }}
+            OPTIONAL {{ ?link fimi:validFrom ?from }}
+            OPTIONAL {{ ?link fimi:validUntil ?until }}
+          }}
+          ?state a fimi:State .
+          GRAPH <{ONTOLOGY_GRAPH}> {{
+            ?g skos:notation ?grade ; fimi:rank ?rank . ?d skos:notation ?directness . ?m skos:notation ?marking .
+          }}
+        }} ORDER BY ?rank DESC(?confidence) ?link
+        """
+    )
+
+
+def _negative_findings(store: GraphStore, subject: str) -> list[dict[str, Any]]:
+    return store.select(
+        f"""
+        SELECT ?finding ?state ?directness ?confidence ?path ?claim ?source ?quote ?marking WHERE {{
+          GRAPH <{INFERRED_GRAPH}> {{
+            ?finding a fimi:NegativeFinding ; fimi:linkSubject <{subject}> ; fimi:linkTarget ?state ;
+                     fimi:directness ?d ; fimi:confidence ?confidence ; fimi:marking ?m .
+            OPTIONAL {{ ?finding fimi:viaPath ?path }}
+            ?finding fimi:premise+ ?claim .
+          }}
+          ?state a fimi:State .
+          ?claim fimi:claimPredicate fimi:notDirectlyLinkedTo ; fimi:statedIn ?source ; fimi:quote ?quote .
+          GRAPH <{ONTOLOGY_GRAPH}> {{ ?d skos:notation ?directness . ?m skos:notation ?marking . }}
+        }} ORDER BY ?state ?finding
+        """
+    )
+
+
+def _conflicts(store: GraphStore, subject: str) -> list[dict[str, Any]]:
+    # Conflicts about the subject itself, and disputes of any claim its links rest on.
+    return store.select(
+        f"""
+        SELECT DISTINCT ?conflict ?kind ?state ?side ?sideType ?source ?quote WHERE {{
+          {{
+            GRAPH <{INFERRED_GRAPH}> {{ ?conflict a fimi:Conflict ; fimi:linkSubject <{subject}> }}
+          }} UNION {{
+            GRAPH <{INFERRED_GRAPH}> {{
+              ?link fimi:linkSubject <{subject}> ; fimi:premise+ ?claim .
+              ?conflict a fimi:Conflict ; fimi:premise ?claim .
+            }}
+          }}
+          GRAPH <{INFERRED_GRAPH}> {{
+            ?conflict fimi:conflictKind ?k ; fimi:premise ?side .
+            OPTIONAL {{ ?conflict fimi:linkTarget ?state }}
+          }}
+          GRAPH <{ONTOLOGY_GRAPH}> {{ ?k skos:notation ?kind }}
+          OPTIONAL {{ ?side a fimi:Claim . BIND("claim" AS ?claimType) }}
+          OPTIONAL {{ ?side a fimi:AttributionLink . BIND("attribution-link" AS ?linkType) }}
+          OPTIONAL {{ ?side a fimi:NegativeFinding . BIND("negative-finding" AS ?findingType) }}
+          BIND(COALESCE(?claimType, ?linkType, ?findingType) AS ?sideType)
+          OPTIONAL {{
+            ?side fimi:premise* ?leaf .
+            ?leaf fimi:statedIn ?source ; fimi:quote ?quote .
+            FILTER NOT EXISTS {{ ?leaf fimi:claimPredicate fimi:organOf }}
+          }}
+        }} ORDER BY ?conflict ?side ?source
+        """
+    )
+
+
+def attribution(store: GraphStore, subject: str) -> dict[str, Any]:
+    """The graded links of one subject, its negative findings and its conflicts."""
+    check_iri(subject)
+    if not subject_exists(store, subject):
+        raise NotFound(f"no source mentions {subject}")
+    links = _links(store, subject)
+    findings = _negative_findings(store, subject)
+    conflicts = _conflicts(store, subject)
+    iris = {subject}
+    for row in links:
+        iris |= {row["state"], row["rule"], *(row["path"] or "").split()}
+    for row in findings:
+        iris |= {row["state"], row["source"], *(row["path"] or "").split()}
+    for row in conflicts:
+        iris |= {row["source"]} if row["source"] else set()
+        iris |= {row["state"]} if row["state"] else set()
+    names = labels(store, iris) | rule_labels()
+    return {
+        "subject": subject,
+        "label": names.get(subject),
+        "links": [
+            {
+                "link": r["link"],
+                "state": r["state"],
+                "state_label": names.get(r["state"]),
+                "grade": r["grade"],
+                "directness": r["directness"],
+                "confidence": r["confidence"],
+                "confidence_label": confidence_label(r["confidence"]),
+                "via": (r["path"] or "").split(),
+                "via_labels": [names.get(v) for v in (r["path"] or "").split()],
+                "rule": r["rule"],
+                "rule_label": names.get(r["rule"]),
+                "valid_from": r["from"],
+                "valid_until": r["until"],
+                "marking": r["marking"],
+            }
+            for r in links
+        ],
+        "not_directly_linked": [
+            {
+                "finding": r["finding"],
+                "state": r["state"],
+                "state_label": names.get(r["state"]),
+                "source": r["source"],
+                "source_label": names.get(r["source"]),
+                "quote": r["quote"],
+                "directness": r["directness"],
+                "via": (r["path"] or "").split(),
+                "confidence": r["confidence"],
+                "marking": r["marking"],
+            }
+            for r in findings
+        ],
+        "conflicts": _group_conflicts(conflicts, names),
+    }
+
+
+def _group_conflicts(rows: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str, Any]]:
+    grouped: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        entry = grouped.setdefault(
+            r["conflict"],
+            {"conflict": r["conflict"], "kind": r["kind"], "state": r["state"], "state_label": names.get(r["state"] or ""), "sides": {}},
+        )
+        side = entry["sides"].setdefault(r["side"], {"node": r["side"], "type": r["sideType"], "sources": []})
+        if r["source"] and {"source": r["source"], "quote": r["quote"]} not in side["sources"]:
+            side["sources"].append(
+                {"source": r["source"], "source_label": names.get(r["source"]), "quote": r["quote"]}
+            )
+    return [{**c, "sides": list(c["sides"].values())} for c in grouped.values()]

@@ -1,0 +1,315 @@
+"""The ``fimigraph`` command line: load, validate, infer, query, attribute, explain, serve.
+
+Every command takes ``--store PATH`` (default: ``$FIMIGRAPH_STORE``, else ``./fimigraph-store``).
+On error a command prints one line, ``fimigraph: error: <reason>``, and exits non-zero
+(the code depends on the kind of error, see :mod:`fimigraph.errors`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import pyoxigraph as ox
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__, reason
+from .attribution import attribution as attribution_of
+from .errors import FimigraphError, InputError
+from .explain import explain as explain_node, render_text
+from .ingest import ingest, media_type_for, read_document
+from .settings import Settings, load_settings
+from .store import GraphStore
+from .vocab import compact, sparql_prologue
+
+app = typer.Typer(
+    name="fimigraph",
+    help="Knowledge graph and graded attribution reasoning for FIMI analysts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option("--store", help="Folder of the on-disk store [env: FIMIGRAPH_STORE; default: ./fimigraph-store].", show_default=False),
+]
+EngineOpt = Annotated[
+    str | None,
+    typer.Option("--engine", help="Reasoning engine: native or pyshacl [env: FIMIGRAPH_ENGINE].", show_default=False),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for programs instead of text.")]
+
+
+def _settings(store: Path | None, engine: str | None = None, **more: Any) -> Settings:
+    return load_settings(store=store, engine=engine, **more)
+
+
+def _open(settings: Settings, *, read_only: bool = False) -> GraphStore:
+    if read_only and not settings.store.exists():
+        raise InputError(f"no store at {settings.store} (load sources first, or pass --store)")
+    return GraphStore(settings.store, read_only=read_only)
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _print_json(data: Any) -> None:
+    out.print_json(json.dumps(data, ensure_ascii=False), indent=2)
+
+
+@app.command()
+def load(
+    files: Annotated[list[Path], typer.Argument(help="Source documents: .ttl .trig .jsonld .nt .nq .rdf, or STIX 2.1 bundles (.json).")],
+    store: StoreOpt = None,
+    engine: EngineOpt = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Replace sources that are loaded already.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate and load source documents (one source each); inferences follow."""
+    settings = _settings(store, engine)
+    graph_store = _open(settings)
+    results = []
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True) as progress:
+        task = progress.add_task("loading", total=len(files))
+        for path in files:
+            progress.update(task, description=f"loading {path.name}")
+            result = ingest(graph_store, _read_file(path), media_type=media_type_for(path.name, None), replace=replace, engine=settings.engine)
+            results.append({"file": str(path), **result.__dict__, "warnings": list(result.warnings)})
+            progress.advance(task)
+    graph_store.flush()
+    if as_json:
+        _print_json(results)
+        return
+    for r in results:
+        verb = "replaced" if r["replaced"] else "loaded"
+        out.print(f"{verb} {r['file']} → source {r['id']} ({r['claims']} claims, {r['triples']} triples)", highlight=False)
+        for warning in r["warnings"]:
+            out.print(f"  warning: {warning}", highlight=False)
+    out.print(f"inferred graph: {results[-1]['inferred']} triples" if results else "nothing to load", highlight=False)
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Documents to check against the SHACL shapes.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Check documents against the shapes without loading them (exit 3 if any breaks them)."""
+    report = []
+    for path in files:
+        try:
+            doc = read_document(_read_file(path), media_type=media_type_for(path.name, None))
+            report.append({"file": str(path), "conforms": True, "source": doc.source_iri, "results": []})
+        except FimigraphError as exc:
+            if exc.exit_code != 3:
+                raise
+            report.append({"file": str(path), "conforms": False, "detail": exc.detail, "results": exc.extra.get("results", [])})
+    if as_json:
+        _print_json(report)
+    else:
+        for r in report:
+            if r["conforms"]:
+                out.print(f"{r['file']}: conforms (source {r['source']})", highlight=False)
+                continue
+            out.print(f"{r['file']}: does not conform — {r['detail']}", highlight=False)
+            for result in r["results"]:
+                where = " ".join(x for x in (result.get("focus_node"), result.get("path")) if x)
+                out.print(f"  - {where}: {result.get('message')}", highlight=False)
+    if not all(r["conforms"] for r in report):
+        raise typer.Exit(3)
+
+
+@app.command()
+def infer(store: StoreOpt = None, engine: EngineOpt = None, as_json: JsonOpt = False) -> None:
+    """Drop the inferred graph and rebuild it from every loaded source."""
+    settings = _settings(store, engine)
+    graph_store = _open(settings)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True) as progress:
+        task = progress.add_task(f"reasoning ({settings.engine})")
+        report = reason.infer(
+            graph_store,
+            engine=settings.engine,
+            on_pass=lambda n, triples: progress.update(task, description=f"reasoning ({settings.engine}): pass {n}, {triples} triples"),
+        )
+    graph_store.flush()
+    if as_json:
+        _print_json(report.__dict__)
+    else:
+        out.print(f"inferred {report.triples} triples with {report.engine} in {report.seconds:.2f} s ({report.passes} passes)", highlight=False)
+
+
+_QUERY_FORMATS = {
+    "json": ox.QueryResultsFormat.JSON,
+    "xml": ox.QueryResultsFormat.XML,
+    "csv": ox.QueryResultsFormat.CSV,
+    "tsv": ox.QueryResultsFormat.TSV,
+}
+_GRAPH_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES, "jsonld": ox.RdfFormat.JSON_LD}
+
+
+@app.command()
+def query(
+    sparql: Annotated[str, typer.Argument(help="A SPARQL query, or the path of a .rq file (e.g. data/queries/01-links-to-state-by-grade.rq).")],
+    store: StoreOpt = None,
+    output: Annotated[str, typer.Option("--format", "-f", help="table, json, xml, csv, tsv (SELECT/ASK); turtle, ntriples, jsonld (CONSTRUCT/DESCRIBE).")] = "table",
+) -> None:
+    """Run a SPARQL query over the union of all graphs (fimi:, rdfs:, skos:, … prefixes are predeclared)."""
+    text = _read_file(Path(sparql)).decode() if Path(sparql).is_file() else sparql
+    graph_store = _open(_settings(store), read_only=True)
+    results = graph_store.query(sparql_prologue() + text)
+    if isinstance(results, ox.QueryTriples):
+        fmt = _GRAPH_FORMATS.get(output if output != "table" else "turtle")
+        if fmt is None:
+            raise InputError(f"--format {output} does not fit a graph result; use turtle, ntriples or jsonld")
+        sys.stdout.write(ox.serialize(results, format=fmt).decode())
+        return
+    if isinstance(results, ox.QueryBoolean):
+        out.print("true" if bool(results) else "false")
+        return
+    if output != "table":
+        if output not in _QUERY_FORMATS:
+            raise InputError(f"--format {output} does not fit a SELECT result; use table, json, xml, csv or tsv")
+        sys.stdout.write(results.serialize(format=_QUERY_FORMATS[output]).decode())
+        return
+    names = [v.value for v in results.variables]
+    table = Table(*names, show_lines=False)
+    for column in table.columns:
+        column.overflow = "fold"
+    count = 0
+    for row in results:
+        table.add_row(*(_cell(row[name]) for name in names))
+        count += 1
+    out.print(table)
+    out.print(f"{count} row(s)", highlight=False)
+
+
+def _cell(term: Any) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.NamedNode):
+        return compact(term.value)
+    return term.value if isinstance(term, ox.Literal) else str(term)
+
+
+@app.command()
+def attribution(
+    subject: Annotated[str, typer.Argument(help="IRI of an account, actor or campaign.")],
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Graded links of a subject to states, negative findings and conflicts."""
+    result = attribution_of(_open(_settings(store), read_only=True), subject)
+    if as_json:
+        _print_json(result)
+        return
+    out.print(f"[bold]{result['label'] or subject}[/bold]  <{subject}>", highlight=False)
+    if not result["links"]:
+        out.print("no attribution link (unknown: no source links it to a state)", highlight=False)
+    for link in result["links"]:
+        via = " → ".join(label or iri for label, iri in zip(link["via_labels"], link["via"]))
+        out.print(
+            f"• {link['grade']} to {link['state_label'] or link['state']} — {link['directness']}"
+            + (f" via {via}" if via else "")
+            + f"; confidence {link['confidence']} ({link['confidence_label']}); {link['marking']}"
+            + (f"; valid {link['valid_from'] or '…'} to {link['valid_until'] or '…'}" if link["valid_from"] or link["valid_until"] else ""),
+            highlight=False,
+        )
+        out.print(f"    rule: {link['rule_label']}; explain: fimigraph explain {link['link']}", highlight=False)
+    for finding in result["not_directly_linked"]:
+        out.print(
+            f"• not directly linked to {finding['state_label'] or finding['state']} "
+            f"(per {finding['source_label'] or finding['source']}): “{finding['quote']}”",
+            highlight=False,
+        )
+    for conflict in result["conflicts"]:
+        sides = "; ".join(
+            f"{side['type']} per " + ", ".join(s["source_label"] or s["source"] for s in side["sources"]) for side in conflict["sides"]
+        )
+        out.print(f"• conflict ({conflict['kind']}): {sides}", highlight=False)
+
+
+@app.command()
+def explain(
+    node: Annotated[str, typer.Argument(help="IRI of an attribution link, negative finding, conflict or claim.")],
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The proof tree of a link: rules, premises, sources and quotes."""
+    tree = explain_node(_open(_settings(store), read_only=True), node)
+    if as_json:
+        _print_json(tree)
+    else:
+        sys.stdout.write(render_text(tree))
+
+
+@app.command()
+def sources(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+    """List loaded sources."""
+    infos = _open(_settings(store), read_only=True).sources()
+    if as_json:
+        _print_json([{**i.__dict__, "types": list(i.types)} for i in infos])
+        return
+    table = Table("id", "title", "publisher", "issued", "claims")
+    for i in infos:
+        table.add_row(i.id, i.title or "", i.publisher or "", i.issued or "", str(i.claims))
+    out.print(table)
+
+
+@app.command()
+def retract(
+    source_id: Annotated[str, typer.Argument(help="Id (or IRI) of a loaded source.")],
+    store: StoreOpt = None,
+    engine: EngineOpt = None,
+) -> None:
+    """Remove a source; inferences that rested on it go too."""
+    settings = _settings(store, engine)
+    graph_store = _open(settings)
+    with graph_store.write_lock:
+        info = graph_store.delete_source(source_id)
+        reason.on_source_removed(graph_store, info.id, engine=settings.engine)
+    graph_store.flush()
+    out.print(f"retracted {info.id} ({info.iri})", highlight=False)
+
+
+@app.command()
+def serve(
+    store: StoreOpt = None,
+    engine: EngineOpt = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on [env: FIMIGRAPH_HOST; default 127.0.0.1].", show_default=False)] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [env: FIMIGRAPH_PORT; default 8000].", show_default=False)] = None,
+) -> None:
+    """Run the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from .api.app import create_app
+
+    settings = _settings(store, engine, host=host, port=port)
+    graph_store = _open(settings)  # open now, so a locked or bad store fails before listening
+    err.print(f"fimigraph {__version__}: serving {settings.store} on http://{settings.host}:{settings.port} (docs at /docs)", highlight=False)
+    uvicorn.run(create_app(settings, store=graph_store), host=settings.host, port=settings.port, log_level="info")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(__version__)
+
+
+def main() -> None:
+    """Entry point of the ``fimigraph`` script: one-line errors, meaningful exit codes."""
+    try:
+        app()
+    except FimigraphError as exc:
+        err.print(f"fimigraph: error: {exc.detail}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)

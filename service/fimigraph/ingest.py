@@ -1,0 +1,192 @@
+"""Ingest: read a source document, validate it, and write it to the store atomically.
+
+One document describes exactly one ``fimi:Source`` with the claims stated in it. Nothing
+is written unless the whole document parses and validates; if bringing the inferences up
+to date fails, the store is put back as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF
+
+from . import reason
+from .errors import AlreadyExists, ParseError, UnsupportedFormat, ValidationError
+from .ontology import source_classes
+from .store import GraphStore, source_id
+from .validate import validate_graph
+from .vocab import FIMI, INFERRED
+
+STIX_MEDIA_TYPE = "application/stix+json"
+
+_FORMATS: dict[str, ox.RdfFormat] = {
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/x-turtle": ox.RdfFormat.TURTLE,
+    "application/trig": ox.RdfFormat.TRIG,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "application/n-quads": ox.RdfFormat.N_QUADS,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+}
+_EXTENSIONS: dict[str, str] = {
+    ".ttl": "text/turtle",
+    ".trig": "application/trig",
+    ".nt": "application/n-triples",
+    ".nq": "application/n-quads",
+    ".jsonld": "application/ld+json",
+    ".rdf": "application/rdf+xml",
+    ".owl": "application/rdf+xml",
+    ".json": STIX_MEDIA_TYPE,
+}
+ACCEPTED_MEDIA_TYPES = (*_FORMATS, STIX_MEDIA_TYPE)
+"""Media types ``POST /sources`` and ``fimigraph load`` read."""
+
+# Nodes only the rules may create: a document that asserts them would forge inferences.
+_RESERVED_TYPES = frozenset({FIMI.Inference, FIMI.AttributionLink, FIMI.NegativeFinding, FIMI.Conflict})
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """A parsed, validated document split into the source's metadata and its claims."""
+
+    source_iri: str
+    metadata: Graph
+    claims: Graph
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        """The id the store gives this source."""
+        return source_id(self.source_iri)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What ingesting one document did."""
+
+    id: str
+    iri: str
+    triples: int
+    claims: int
+    replaced: bool
+    inferred: int
+    warnings: tuple[str, ...]
+
+
+def media_type_for(filename: str | None, declared: str | None) -> str:
+    """The media type of a document: the declared one, else guessed from the file name."""
+    if declared:
+        base = declared.split(";", 1)[0].strip().lower()
+        if base == "application/json":
+            return STIX_MEDIA_TYPE
+        if base in ACCEPTED_MEDIA_TYPES:
+            return base
+        raise UnsupportedFormat(f"cannot read media type {base!r}; send one of {', '.join(ACCEPTED_MEDIA_TYPES)}")
+    suffix = Path(filename or "").suffix.lower()
+    if suffix in _EXTENSIONS:
+        return _EXTENSIONS[suffix]
+    raise UnsupportedFormat(
+        f"cannot tell the format of {filename!r}; use one of {', '.join(sorted(_EXTENSIONS))} or name the media type"
+    )
+
+
+def parse_document(data: bytes, *, media_type: str, base_iri: str | None = None) -> tuple[Graph, tuple[str, ...]]:
+    """Parse a document into one rdflib graph (named graphs of TriG/N-Quads are merged)."""
+    if media_type == STIX_MEDIA_TYPE:
+        from .stix import bundle_to_graph  # STIX is optional input; import it only when needed
+
+        return bundle_to_graph(data)
+    try:
+        quads = list(ox.parse(data, format=_FORMATS[media_type], base_iri=base_iri))
+    except SyntaxError as exc:
+        raise ParseError(f"malformed {_FORMATS[media_type].name} document: {exc}") from exc
+    except ValueError as exc:
+        raise ParseError(f"unreadable {_FORMATS[media_type].name} document: {exc}") from exc
+    triples = ox.serialize([ox.Triple(q.subject, q.predicate, q.object) for q in quads], format=ox.RdfFormat.N_TRIPLES)
+    return Graph().parse(data=triples.decode(), format="nt"), ()
+
+
+def split_document(graph: Graph) -> tuple[str, Graph, Graph]:
+    """Find the document's one source; return its IRI, its metadata and the rest (the claims)."""
+    sources = sorted({s for cls in source_classes() for s in graph.subjects(RDF.type, cls)}, key=str)
+    if len(sources) != 1:
+        found = ", ".join(str(s) for s in sources) or "none"
+        raise ValidationError(
+            f"a document must describe exactly one fimi:Source (or fimi:Report, fimi:Article, "
+            f"fimi:OfficialStatement); found {len(sources)}: {found}",
+            extra={"results": [{"focus_node": None, "message": "exactly one fimi:Source per document", "found": found}]},
+        )
+    source = sources[0]
+    if not isinstance(source, URIRef):
+        raise ValidationError("the document's fimi:Source must be an IRI, not a blank node")
+    metadata, claims = Graph(), Graph()
+    for triple in graph:
+        (metadata if triple[0] == source else claims).add(triple)
+    return str(source), metadata, claims
+
+
+def _check_reserved(graph: Graph) -> None:
+    forged = sorted(
+        {str(s) for s, _, o in graph.triples((None, RDF.type, None)) if o in _RESERVED_TYPES}
+        | {str(t) for triple in graph for t in triple if isinstance(t, URIRef) and t.startswith(str(INFERRED))}
+    )
+    if forged:
+        raise ValidationError(
+            f"documents may not assert inferred nodes (only the rules create them): {', '.join(forged[:3])}",
+            extra={"results": [{"focus_node": f, "message": "inferred node in input"} for f in forged]},
+        )
+
+
+def read_document(data: bytes, *, media_type: str, base_iri: str | None = None) -> SourceDocument:
+    """Parse and validate a document; raise ParseError or ValidationError naming the problem."""
+    graph, warnings = parse_document(data, media_type=media_type, base_iri=base_iri)
+    if len(graph) == 0:
+        raise ValidationError("the document is empty: it holds no triples")
+    _check_reserved(graph)
+    outcome = validate_graph(graph)
+    if not outcome.conforms:
+        raise ValidationError(outcome.summary(), extra={"results": outcome.results, "report": outcome.text})
+    source_iri, metadata, claims = split_document(graph)
+    return SourceDocument(source_iri, metadata, claims, warnings)
+
+
+def write_document(store: GraphStore, doc: SourceDocument, *, replace: bool = False, engine: str = "pyshacl") -> IngestResult:
+    """Write a validated document and bring inferences up to date; all or nothing."""
+    with store.write_lock:
+        exists = store.has_source(doc.source_iri)
+        if exists and not replace:
+            raise AlreadyExists(
+                f"source {doc.source_iri} is loaded already (id {doc.id}); retract it first, "
+                "or replace it (CLI --replace, HTTP ?replace=true)"
+            )
+        previous = store.source_quads(doc.id) if exists else None
+        sid = store.put_source(doc.source_iri, doc.metadata, doc.claims, replace=exists)
+        try:
+            report = reason.on_source_added(store, sid, engine=engine)
+        except BaseException:
+            # Put the store back as it was, then let the error surface.
+            store.delete_source(sid)
+            if previous is not None:
+                store.put_source(doc.source_iri, *previous, replace=False)
+            reason.infer(store, engine=engine)
+            raise
+    claims = len(set(doc.claims.subjects(RDF.type, FIMI.Claim)))
+    return IngestResult(sid, doc.source_iri, len(doc.metadata) + len(doc.claims), claims, exists, report.triples, doc.warnings)
+
+
+def ingest(
+    store: GraphStore,
+    data: bytes,
+    *,
+    media_type: str,
+    base_iri: str | None = None,
+    replace: bool = False,
+    engine: str = "pyshacl",
+) -> IngestResult:
+    """Parse, validate and write one source document."""
+    return write_document(store, read_document(data, media_type=media_type, base_iri=base_iri), replace=replace, engine=engine)
+
