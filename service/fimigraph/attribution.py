@@ -49,10 +49,12 @@ def subject_exists(store: GraphStore, subject: str) -> bool:
     return store.ask(f"ASK {{ {{ <{subject}> ?p ?o }} UNION {{ ?s ?p <{subject}> }} }}")
 
 
+# pyoxigraph's union default graph yields a triple once per graph that holds it (entities
+# are typed in every source that mentions them), hence DISTINCT throughout.
 def _links(store: GraphStore, subject: str) -> list[dict[str, Any]]:
     return store.select(
         f"""
-        SELECT ?link ?state ?grade ?rank ?directness ?confidence ?path ?rule ?from ?until ?marking WHERE {{
+        SELECT DISTINCT ?link ?state ?grade ?rank ?directness ?confidence ?path ?rule ?from ?until ?marking WHERE {{
           GRAPH <{INFERRED_GRAPH}> {{
             ?link a fimi:AttributionLink ; fimi:linkSubject <{subject}> ; fimi:linkTarget ?state ;
                   fimi:grade ?g ; fimi:directness ?d ; fimi:confidence ?confidence ;
@@ -73,7 +75,7 @@ def _links(store: GraphStore, subject: str) -> list[dict[str, Any]]:
 def _negative_findings(store: GraphStore, subject: str) -> list[dict[str, Any]]:
     return store.select(
         f"""
-        SELECT ?finding ?state ?directness ?confidence ?path ?claim ?source ?quote ?marking WHERE {{
+        SELECT DISTINCT ?finding ?state ?directness ?confidence ?path ?claim ?source ?quote ?marking WHERE {{
           GRAPH <{INFERRED_GRAPH}> {{
             ?finding a fimi:NegativeFinding ; fimi:linkSubject <{subject}> ; fimi:linkTarget ?state ;
                      fimi:directness ?d ; fimi:confidence ?confidence ; fimi:marking ?m .

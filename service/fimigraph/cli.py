@@ -25,6 +25,7 @@ from .explain import explain as explain_node, render_text
 from .ingest import ingest, media_type_for, read_document
 from .settings import Settings, load_settings
 from .store import GraphStore
+from .validate import quiet_literal_warnings
 from .vocab import compact, sparql_prologue
 
 app = typer.Typer(
@@ -125,7 +126,7 @@ def validate(
             out.print(f"{r['file']}: does not conform — {r['detail']}", highlight=False)
             for result in r["results"]:
                 where = " ".join(x for x in (result.get("focus_node"), result.get("path")) if x)
-                out.print(f"  - {where}: {result.get('message')}", highlight=False)
+                out.print(f"  - {where + ': ' if where else ''}{result.get('message')}", highlight=False)
     if not all(r["conforms"] for r in report):
         raise typer.Exit(3)
 
@@ -308,6 +309,7 @@ def version() -> None:
 
 def main() -> None:
     """Entry point of the ``fimigraph`` script: one-line errors, meaningful exit codes."""
+    quiet_literal_warnings()
     try:
         app()
     except FimigraphError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,14 @@ class ValidationOutcome:
         first = "; ".join(f"{r['focus_node']}: {r['message']}" for r in self.results[:3])
         more = f" (and {len(self.results) - 3} more)" if len(self.results) > 3 else ""
         return f"{len(self.results)} SHACL violation(s): {first}{more}"
+
+
+def quiet_literal_warnings() -> None:
+    """Silence rdflib's traceback for each ill-typed literal (e.g. "2024-13-45"^^xsd:date).
+
+    The SHACL report already names such literals as violations; entry points call this once.
+    """
+    logging.getLogger("rdflib.term").setLevel(logging.ERROR)
 
 
 def _str(value: Any) -> str | None:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from .. import __version__
 from ..settings import Settings, load_settings
 from ..store import GraphStore
+from ..validate import quiet_literal_warnings
 from . import problems
 from .routers import attribution, explanations, health, sources, sparql
 
@@ -22,6 +23,7 @@ every inferred link back to the quotes it rests on. Errors are RFC 9457 problem 
 def create_app(settings: Settings | None = None, *, store: GraphStore | None = None) -> FastAPI:
     """Build the app; it opens the store on start-up unless one is given."""
     settings = settings or load_settings()
+    quiet_literal_warnings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

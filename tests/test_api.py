@@ -1,0 +1,156 @@
+"""The HTTP API as an integrator uses it: sources, attribution, explanations, errors."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from support import ACCOUNT, AZERBAIJAN, CAMPAIGN, SAMPLES, store_dump
+
+from conftest import make_client
+from fimigraph.store import GraphStore
+
+OUTLET = "https://example.org/fimi-sample/outlet"
+PROBLEM = "application/problem+json"
+
+
+def post(client: TestClient, name: str, media: str = "text/turtle", **params: str):
+    return client.post("/sources", content=(SAMPLES / name).read_bytes(), headers={"Content-Type": media}, params=params)
+
+
+def test_post_source_then_its_attribution(client: TestClient) -> None:
+    response = post(client, "minimal-source.ttl")
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert response.headers["location"] == f"/sources/{body['id']}"
+    assert body["claims"] == 1 and body["replaced"] is False
+    links = client.get("/attribution", params={"subject": OUTLET}).json()["links"]
+    assert [(l["grade"], l["directness"], l["state_label"], l["confidence"]) for l in links] == [
+        ("state-controlled", "direct", "Ruritania", 80)
+    ]
+
+
+def test_list_read_and_retract_a_source(client: TestClient) -> None:
+    sid = post(client, "minimal-source.ttl").json()["id"]
+    listed = client.get("/sources").json()
+    assert [(s["id"], s["title"], s["publisher"], s["claims"]) for s in listed] == [(sid, "Sample report", "Sample research lab", 1)]
+    assert client.get(f"/sources/{sid}").json()["issued"] == "2024-05-02"
+    turtle = client.get(f"/sources/{sid}", headers={"Accept": "text/turtle"})
+    assert turtle.headers["content-type"].startswith("text/turtle") and "editorially controlled" in turtle.text
+    deleted = client.delete(f"/sources/{sid}")
+    assert deleted.status_code == 200 and deleted.json()["deleted"]["id"] == sid
+    assert client.get("/sources").json() == []
+    assert client.get(f"/sources/{sid}").status_code == 404
+    assert client.get("/attribution", params={"subject": OUTLET}).status_code == 404
+
+
+def test_same_source_twice_is_a_conflict_unless_replaced(client: TestClient) -> None:
+    assert post(client, "minimal-source.ttl").status_code == 201
+    again = post(client, "minimal-source.ttl")
+    assert again.status_code == 409 and again.headers["content-type"] == PROBLEM
+    assert "replace" in again.json()["detail"]
+    replaced = post(client, "minimal-source.ttl", replace="true")
+    assert replaced.status_code == 201 and replaced.json()["replaced"] is True
+    assert len(client.get("/sources").json()) == 1
+
+
+def test_malformed_input_is_400_naming_the_line_and_writes_nothing(seed_store: GraphStore) -> None:
+    before = store_dump(seed_store)
+    with make_client(seed_store) as client:
+        response = post(client, "malformed.ttl")
+    assert response.status_code == 400 and response.headers["content-type"] == PROBLEM
+    problem = response.json()
+    assert problem["title"] == "Malformed input" and "line 7" in problem["detail"]
+    assert store_dump(seed_store) == before
+
+
+def test_invalid_input_is_422_with_the_shacl_report_and_writes_nothing(seed_store: GraphStore) -> None:
+    before = store_dump(seed_store)
+    with make_client(seed_store) as client:
+        response = post(client, "invalid-claim.ttl")
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    paths = {r["path"].rsplit("#", 1)[-1] for r in problem["results"]}
+    assert {"confidence", "quote", "validFrom"} <= paths
+    assert all(r["focus_node"] == "https://example.org/fimi-sample/bad-claim" for r in problem["results"])
+    assert "sh:conforms" in problem["report"] or "Conforms: False" in problem["report"]
+    assert store_dump(seed_store) == before
+
+
+def test_structural_problems_are_422(client: TestClient) -> None:
+    two = post(client, "two-sources.ttl")
+    assert two.status_code == 422 and "exactly one fimi:Source" in two.json()["detail"]
+    forged = post(client, "forged-inference.ttl")
+    assert forged.status_code == 422 and "inferred" in forged.json()["detail"]
+    empty = client.post("/sources", content=b"", headers={"Content-Type": "text/turtle"})
+    assert empty.status_code == 422 and "empty" in empty.json()["detail"]
+    assert client.get("/sources").json() == []
+
+
+def test_unsupported_and_oversized_input(empty_store: GraphStore) -> None:
+    with make_client(empty_store, max_upload_bytes=200) as client:
+        unsupported = post(client, "minimal-source.ttl", media="text/csv")
+        assert unsupported.status_code == 415 and "text/csv" in unsupported.json()["detail"]
+        big = post(client, "minimal-source.ttl")
+        assert big.status_code == 413
+    assert store_dump(empty_store) == store_dump(empty_store)
+    assert empty_store.sources() == []
+
+
+def test_other_rdf_formats_are_accepted(client: TestClient) -> None:
+    from rdflib import Graph
+
+    graph = Graph().parse(SAMPLES / "minimal-source.ttl")
+    for media, fmt in (("application/ld+json", "json-ld"), ("application/n-triples", "nt")):
+        response = client.post("/sources", content=graph.serialize(format=fmt), headers={"Content-Type": media}, params={"replace": "true"})
+        assert response.status_code == 201, (media, response.text)
+    assert len(client.get("/attribution", params={"subject": OUTLET}).json()["links"]) == 1
+
+
+def test_seed_attribution_over_http(seed_client: TestClient) -> None:
+    body = seed_client.get("/attribution", params={"subject": str(CAMPAIGN)}).json()
+    assert body["label"] and body["links"] and body["not_directly_linked"]
+    assert {l["grade"] for l in body["links"] if l["state"] == str(AZERBAIJAN)} == {"party-linked"}
+    link = body["links"][0]
+    assert set(link) >= {"link", "state", "state_label", "grade", "directness", "confidence", "confidence_label",
+                         "via", "rule", "valid_from", "valid_until", "marking"}
+
+
+def test_attribution_errors(seed_client: TestClient) -> None:
+    missing = seed_client.get("/attribution")
+    assert missing.status_code == 400 and missing.headers["content-type"] == PROBLEM and "subject" in missing.json()["detail"]
+    unknown = seed_client.get("/attribution", params={"subject": "https://example.org/nobody"})
+    assert unknown.status_code == 404 and "nobody" in unknown.json()["detail"]
+    bad = seed_client.get("/attribution", params={"subject": "not an iri"})
+    assert bad.status_code == 400
+
+
+def test_explanation_reaches_every_quote(seed_client: TestClient) -> None:
+    link = seed_client.get("/attribution", params={"subject": str(ACCOUNT)}).json()["links"][0]["link"]
+    tree = seed_client.get("/explanations", params={"link": link}).json()
+    leaves, stack = [], [tree]
+    while stack:
+        node = stack.pop()
+        if node["type"] == "claim":
+            leaves.append(node)
+        else:
+            assert node["rule"] and node["rule_label"] and node["premises"]
+            stack.extend(node["premises"])
+    assert leaves and all(leaf["quote"] and leaf["source"]["title"] for leaf in leaves)
+    predicates = {leaf["predicate_label"] for leaf in leaves}
+    assert {"operates", "affiliated with", "ruling party of"} <= predicates
+    assert all(item["strongest_remaining_grade"] is None for item in tree["if_retracted"])
+    text = seed_client.get("/explanations", params={"link": link}, headers={"Accept": "text/plain"})
+    assert text.headers["content-type"].startswith("text/plain")
+    assert "party-linked" in text.text and "quote: “" in text.text and "rule: chain" in text.text
+
+
+def test_explanation_errors(seed_client: TestClient) -> None:
+    assert seed_client.get("/explanations", params={"link": str(CAMPAIGN)}).status_code == 404
+    assert seed_client.get("/explanations", params={"link": "https://x.org/l"}, headers={"Accept": "image/png"}).status_code == 406
+
+
+def test_health_and_docs(seed_client: TestClient) -> None:
+    health = seed_client.get("/health").json()
+    assert health["status"] == "ok" and health["sources"] == 2 and health["quads"] > 500
+    spec = seed_client.get("/openapi.json").json()
+    assert {"/sparql", "/sources", "/sources/{source_id}", "/attribution", "/explanations", "/health"} <= set(spec["paths"])
+    assert seed_client.get("/docs").status_code == 200
