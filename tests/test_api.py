@@ -154,3 +154,26 @@ def test_health_and_docs(seed_client: TestClient) -> None:
     spec = seed_client.get("/openapi.json").json()
     assert {"/sparql", "/sources", "/sources/{source_id}", "/attribution", "/explanations", "/health"} <= set(spec["paths"])
     assert seed_client.get("/docs").status_code == 200
+
+
+def test_attribution_as_stix_bundle(seed_client: TestClient) -> None:
+    response = seed_client.get("/attribution", params={"subject": str(CAMPAIGN)}, headers={"Accept": "application/stix+json"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/stix+json")
+    bundle = response.json()
+    assert bundle["type"] == "bundle"
+    relationships = [o for o in bundle["objects"] if o["type"] == "relationship"]
+    assert relationships and {r["relationship_type"] for r in relationships} == {"attributed-to"}
+    extension = next(iter(relationships[0]["extensions"].values()))
+    assert extension["grade"] == "party-linked" and extension["directness"] == "inferred"
+    assert any(o["type"] == "extension-definition" for o in bundle["objects"])
+    again = seed_client.get("/attribution", params={"subject": str(CAMPAIGN)}, headers={"Accept": "application/stix+json"})
+    assert again.json() == bundle, "the same store exports the same bundle"
+
+
+def test_stix_bundle_is_a_source_too(client: TestClient) -> None:
+    from support import REPO
+
+    bundle = (REPO / "data" / "samples" / "stix" / "boycottparis2024-opencti.json").read_bytes()
+    response = client.post("/sources", content=bundle, headers={"Content-Type": "application/stix+json"})
+    assert response.status_code == 201, response.text
+    assert response.json()["claims"] > 3

@@ -19,7 +19,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from . import __version__, reason
-from .attribution import attribution as attribution_of
+from .attribution import attribution as attribution_of, attribution_stix
 from .errors import FimigraphError, InputError
 from .explain import explain as explain_node, render_text
 from .ingest import ingest, media_type_for, read_document
@@ -35,8 +35,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+# Piped output is read by programs and people with wide pagers: never wrap or squeeze it.
+out = Console(width=None if sys.stdout.isatty() else 10_000)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 10_000)
 
 StoreOpt = Annotated[
     Path | None,
@@ -208,9 +209,14 @@ def attribution(
     subject: Annotated[str, typer.Argument(help="IRI of an account, actor or campaign.")],
     store: StoreOpt = None,
     as_json: JsonOpt = False,
+    as_stix: Annotated[bool, typer.Option("--stix", help="Print a STIX 2.1 bundle (attributed-to relationships).")] = False,
 ) -> None:
     """Graded links of a subject to states, negative findings and conflicts."""
-    result = attribution_of(_open(_settings(store), read_only=True), subject)
+    graph_store = _open(_settings(store), read_only=True)
+    if as_stix:
+        _print_json(attribution_stix(graph_store, subject))
+        return
+    result = attribution_of(graph_store, subject)
     if as_json:
         _print_json(result)
         return

@@ -101,14 +101,12 @@ from functools import cache
 from hashlib import sha256
 from typing import Any
 
-from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS, XSD
 
 from .errors import InputError, ParseError
 from .ontology import ontology_graph
-from .vocab import BASE, FIMI, PREFIXES
-
-STIX = Namespace(BASE + "stix/")
+from .vocab import FIMI, PREFIXES, STIX
 """IRIs minted from STIX ids. TODO(lead): move into vocab.py (the only STIX IRI defined here)."""
 
 EXTENSION_SCHEMA = str(STIX) + "extension"
@@ -463,7 +461,7 @@ class _Importer:
 
     def _common_author(self) -> str | None:
         authors = {o.get("created_by_ref") for o in self.objects.values()
-                   if o["type"] not in ("marking-definition",) and o.get("created_by_ref")}
+                   if o["type"] not in ("marking-definition", "extension-definition") and o.get("created_by_ref")}
         return authors.pop() if len(authors) == 1 else None
 
     # ----- claims
@@ -516,6 +514,7 @@ class _Importer:
     def _claims(self, src: URIRef, report: dict[str, Any] | None) -> None:
         report_conf = (report or {}).get("confidence")
         report_refs = (report or {}).get("object_marking_refs") or []
+        skipped: dict[str, list[str]] = {}
         for rid, rel in self.objects.items():
             if rel["type"] != "relationship":
                 continue
@@ -533,7 +532,7 @@ class _Importer:
                 continue
             mapped = self._map(rel, ext.get("link_kind"))
             if isinstance(mapped, str):
-                self.warnings.append(f"{rid}: skipped {rel['relationship_type']}: {mapped}")
+                skipped.setdefault(f"skipped {rel['relationship_type']}: {mapped}", []).append(rid)
                 continue
             pred, s, o, role = mapped
             quote = ext.get("quote") or rel.get("description")
@@ -551,6 +550,10 @@ class _Importer:
                 role=ext.get("role") if ext.get("role") is not None else role,
                 evidence=ext.get("evidence_type"),
             )
+        # One line per relationship, unless many share a reason (e.g. DISARM's 288 subtechnique-of).
+        for reason, rids in skipped.items():
+            self.warnings.extend([f"{r}: {reason}" for r in rids] if len(rids) <= 3
+                                 else [f"{len(rids)} relationships ({rids[0]}, …) {reason}"])
         # Negative findings that travel in the extension of an object (fimigraph's own export).
         for oid, obj in self.objects.items():
             findings = self._ext(obj).get("not_directly_linked")

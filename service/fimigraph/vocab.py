@@ -18,6 +18,8 @@ INFERRED = Namespace(BASE + "inferred/")
 """Inferred nodes: ``INFERRED[sha256(rule + premises)]``, minted by the rules themselves."""
 GRAPH = Namespace(BASE + "graph/")
 """Named graphs of the store."""
+STIX = Namespace(BASE + "stix/")
+"""Entities imported from STIX 2.1 bundles: ``STIX[<stix id>]``."""
 
 ONTOLOGY_IRI = URIRef(BASE + "ontology")
 
@@ -64,5 +66,5 @@ def compact(iri: str) -> str:
 __all__ = [
     "BASE", "DCTERMS", "FIMI", "FIMIR", "GRAPH", "INFERRED", "INFERRED_GRAPH", "ONTOLOGY_GRAPH",
     "ONTOLOGY_IRI", "OWL", "PREFIXES", "PROV", "RDF", "RDFS", "SH", "SKOS", "SOURCES_GRAPH",
-    "SOURCE_GRAPH_PREFIX", "XSD", "compact", "source_graph", "sparql_prologue",
+    "SOURCE_GRAPH_PREFIX", "STIX", "XSD", "compact", "source_graph", "sparql_prologue",
 ]

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 
-from fastapi import APIRouter, Query
-
-from ...attribution import attribution
+from ...attribution import attribution, attribution_stix
 from ..deps import StoreDep
+from ..negotiation import choose
+
+STIX_JSON = "application/stix+json"
 
 router = APIRouter(tags=["attribution"])
 
 
-@router.get("/attribution", summary="Graded attribution of a subject")
+@router.get(
+    "/attribution",
+    summary="Graded attribution of a subject",
+    responses={200: {"content": {"application/json": {}, STIX_JSON: {}}}},
+)
 def get_attribution(
+    request: Request,
     store: StoreDep,
     subject: str = Query(..., description="IRI of an account, actor or campaign."),
-) -> dict[str, Any]:
-    """Links to states (strongest grade first), negative findings beside them, and conflicts."""
-    return attribution(store, subject)
+) -> JSONResponse:
+    """Links to states (strongest grade first), negative findings beside them, and conflicts.
+
+    JSON by default; a STIX 2.1 bundle (``attributed-to`` relationships with fimigraph's
+    extension for grade, directness, via and negative findings) on ``Accept: application/stix+json``.
+    """
+    media = choose(request.headers.get("accept"), ["application/json", STIX_JSON])
+    if media == STIX_JSON:
+        return JSONResponse(attribution_stix(store, subject), media_type=STIX_JSON)
+    return JSONResponse(attribution(store, subject))

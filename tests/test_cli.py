@@ -1,0 +1,99 @@
+"""The ``fimigraph`` command as a user types it: output, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from support import ACCOUNT, CAMPAIGN, QUERIES, SAMPLES, SEED_FILES, run_cli
+
+
+def one_line_error(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("fimigraph: error: "), stderr
+    return lines[0]
+
+
+def test_load_then_query_attribute_explain_retract(tmp_path: Path) -> None:
+    store = str(tmp_path / "store")
+    loaded = run_cli("load", *map(str, SEED_FILES), "--store", store, "--json")
+    assert loaded.returncode == 0, loaded.stderr
+    results = json.loads(loaded.stdout)
+    assert [r["claims"] for r in results] == [6, 11] and results[-1]["inferred"] > 0
+
+    listed = json.loads(run_cli("sources", "--store", store, "--json").stdout)
+    assert {s["publisher"] for s in listed} == {"Reuters", "Viginum"}
+
+    table = run_cli("query", str(QUERIES[0]), "--store", store)
+    assert table.returncode == 0 and "party-linked" in table.stdout and "row(s)" in table.stdout
+    csv = run_cli("query", "SELECT ?g WHERE { ?l fimi:grade/skos:notation ?g } ORDER BY ?g LIMIT 1", "--store", store, "--format", "csv")
+    assert csv.stdout.splitlines() == ["g", "party-linked"]
+
+    link = json.loads(run_cli("attribution", str(ACCOUNT), "--json", "--store", store).stdout)["links"][0]["link"]
+    explained = run_cli("explain", link, "--store", store)
+    assert explained.returncode == 0
+    assert "rule: chain" in explained.stdout and "with links to the Azeri presidential party" in explained.stdout
+
+    viginum = next(s["id"] for s in listed if s["publisher"] == "Viginum")
+    assert run_cli("retract", viginum, "--store", store).returncode == 0
+    after = json.loads(run_cli("attribution", str(CAMPAIGN), "--json", "--store", store).stdout)
+    assert after["links"] == [] and after["not_directly_linked"] == []
+
+
+def test_store_comes_from_the_environment(tmp_path: Path) -> None:
+    env = {"FIMIGRAPH_STORE": str(tmp_path / "env-store")}
+    assert run_cli("load", str(SAMPLES / "minimal-source.ttl"), env=env).returncode == 0
+    assert (tmp_path / "env-store").is_dir()
+    assert "Sample report" in run_cli("sources", env=env).stdout
+
+
+def test_default_store_is_a_folder_in_the_working_directory(tmp_path: Path) -> None:
+    assert run_cli("load", str(SAMPLES / "minimal-source.ttl"), cwd=tmp_path).returncode == 0
+    assert (tmp_path / "fimigraph-store").is_dir()
+
+
+def test_errors_are_one_line_with_distinct_exit_codes(tmp_path: Path) -> None:
+    store = str(tmp_path / "store")
+    assert run_cli("load", str(SAMPLES / "minimal-source.ttl"), "--store", store).returncode == 0
+    again = run_cli("load", str(SAMPLES / "minimal-source.ttl"), "--store", store)
+    assert again.returncode == 5 and "loaded already" in one_line_error(again.stderr)
+    malformed = run_cli("load", str(SAMPLES / "malformed.ttl"), "--store", store)
+    assert malformed.returncode == 2 and "line 7" in one_line_error(malformed.stderr)
+    invalid = run_cli("load", str(SAMPLES / "invalid-claim.ttl"), "--store", store)
+    assert invalid.returncode == 3 and "SHACL violation" in one_line_error(invalid.stderr)
+    missing = run_cli("load", str(tmp_path / "nope.ttl"), "--store", store)
+    assert missing.returncode == 2 and "nope.ttl" in one_line_error(missing.stderr)
+    bad_query = run_cli("query", "SELECT WHERE {", "--store", store)
+    assert bad_query.returncode == 2 and "malformed SPARQL" in one_line_error(bad_query.stderr)
+    unknown = run_cli("attribution", "https://example.org/nobody", "--store", store)
+    assert unknown.returncode == 4 and "nobody" in one_line_error(unknown.stderr)
+    no_store = run_cli("sources", "--store", str(tmp_path / "absent"))
+    assert no_store.returncode == 2 and "no store" in one_line_error(no_store.stderr)
+    wrong_engine = run_cli("infer", "--store", store, "--engine", "magic")
+    assert wrong_engine.returncode == 7 and "engine" in one_line_error(wrong_engine.stderr)
+    # Nothing of the failed loads reached the store.
+    assert [s["title"] for s in json.loads(run_cli("sources", "--store", store, "--json").stdout)] == ["Sample report"]
+
+
+def test_validate_reports_every_violation_and_exits_3() -> None:
+    done = run_cli("validate", str(SAMPLES / "minimal-source.ttl"), str(SAMPLES / "invalid-claim.ttl"), "--json")
+    assert done.returncode == 3
+    report = {Path(r["file"]).name: r for r in json.loads(done.stdout)}
+    assert report["minimal-source.ttl"]["conforms"] is True
+    messages = " ".join(r["message"] for r in report["invalid-claim.ttl"]["results"])
+    assert "0 to 100" in messages and "quote" in messages and "xsd:date" in messages
+
+
+def test_infer_rebuilds_the_identical_graph(seed_store_path: Path) -> None:
+    from fimigraph.store import GraphStore
+    from fimigraph.vocab import INFERRED_GRAPH
+
+    def inferred() -> str:
+        store = GraphStore(seed_store_path, read_only=True)
+        return store.dump_graph(str(INFERRED_GRAPH))
+
+    before = inferred()
+    done = run_cli("infer", "--store", str(seed_store_path), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["triples"] == len(before.splitlines())
+    assert inferred() == before
