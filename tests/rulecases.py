@@ -7,6 +7,7 @@ The engine under test sits behind :func:`run_engine` (fimigraph rules) and
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,7 +67,10 @@ def _copy(graph: Graph) -> Graph:
 def load_case(path: Path) -> RuleCase:
     """Read a case's data and expected named graphs (each a plain Graph)."""
     dataset = Dataset()
-    dataset.parse(path, format="trig")
+    with warnings.catch_warnings():
+        # rdflib's TriG parser uses its own deprecated ConjunctiveGraph internally.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        dataset.parse(path, format="trig")
     names = {g.identifier for g in dataset.graphs()}
     for name in (CASE_DATA, CASE_EXPECTED):
         if name not in names:

@@ -107,6 +107,8 @@ def _conflicts(store: GraphStore, subject: str) -> list[dict[str, Any]]:
             ?conflict fimi:conflictKind ?k ; fimi:premise ?side .
             OPTIONAL {{ ?conflict fimi:linkTarget ?state }}
           }}
+          # Conflicts found at organ level are reported once more at state level: show those.
+          FILTER(!BOUND(?state) || EXISTS {{ ?state a fimi:State }})
           GRAPH <{ONTOLOGY_GRAPH}> {{ ?k skos:notation ?kind }}
           OPTIONAL {{ ?side a fimi:Claim . BIND("claim" AS ?claimType) }}
           OPTIONAL {{ ?side a fimi:AttributionLink . BIND("attribution-link" AS ?linkType) }}
