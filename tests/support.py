@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-import re
-import selectors
 import socket
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,15 +53,30 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(store: Path, *extra: str, deadline: float = 60.0) -> Iterator[str]:
+def running_server(store: Path, *extra: str, deadline: float = 120.0) -> Iterator[str]:
     """Start ``fimigraph serve`` on a free loopback port; yield its base URL; stop it after."""
     port = free_port()
     proc = subprocess.Popen(
         [FIMIGRAPH, "serve", "--store", str(store), "--port", str(port), *extra],
         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
     )
+    started = threading.Event()
+    log: list[str] = []
+
+    def drain() -> None:
+        # Read stderr for the server's whole life: uvicorn's startup line sets the event
+        # (no sleeping), and access logs never fill the pipe and block the server.
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            log.append(line)
+            if "Application startup complete" in line:
+                started.set()
+        started.set()  # EOF: the server exited
+
+    threading.Thread(target=drain, daemon=True).start()
     try:
-        _wait_for_startup(proc, time.monotonic() + deadline)
+        if not started.wait(deadline) or proc.poll() is not None:
+            raise RuntimeError(f"server did not start: {''.join(log)}")
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
@@ -72,21 +85,3 @@ def running_server(store: Path, *extra: str, deadline: float = 60.0) -> Iterator
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-def _wait_for_startup(proc: subprocess.Popen[str], until: float) -> None:
-    # uvicorn says so on stderr once it listens: read its lines instead of sleeping.
-    assert proc.stderr is not None
-    seen: list[str] = []
-    with selectors.DefaultSelector() as selector:
-        selector.register(proc.stderr, selectors.EVENT_READ)
-        while time.monotonic() < until:
-            if not selector.select(timeout=max(0.0, until - time.monotonic())):
-                break
-            line = proc.stderr.readline()
-            if not line:
-                raise RuntimeError(f"server exited ({proc.wait()}): {''.join(seen)}")
-            seen.append(line)
-            if re.search(r"Application startup complete|Uvicorn running on", line):
-                return
-    raise RuntimeError(f"server did not start in time: {''.join(seen)}")

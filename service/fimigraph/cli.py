@@ -26,7 +26,7 @@ from .ingest import ingest, media_type_for, read_document
 from .settings import Settings, load_settings
 from .store import GraphStore
 from .validate import quiet_literal_warnings
-from .vocab import compact, sparql_prologue
+from .vocab import PREFIXES, compact
 
 app = typer.Typer(
     name="fimigraph",
@@ -169,7 +169,7 @@ def query(
     """Run a SPARQL query over the union of all graphs (fimi:, rdfs:, skos:, … prefixes are predeclared)."""
     text = _read_file(Path(sparql)).decode() if Path(sparql).is_file() else sparql
     graph_store = _open(_settings(store), read_only=True)
-    results = graph_store.query(sparql_prologue() + text)
+    results = graph_store.query(text, prefixes=PREFIXES)
     if isinstance(results, ox.QueryTriples):
         fmt = _GRAPH_FORMATS.get(output if output != "table" else "turtle")
         if fmt is None:

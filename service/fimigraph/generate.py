@@ -324,7 +324,7 @@ class World:
         else:
             ruling = ((0, start, None),)
         rival = (s + 1 + r.randrange(self.n_states - 1)) % self.n_states
-        return StateRec(s, self.state_name(s), organs, tuple(media), r.randint(2, 4), ruling, r.randint(4, 10),
+        return StateRec(s, self.state_name(s), organs, tuple(media), r.randint(2, 4), ruling, r.randint(6, 14),
                         rival, r.randint(10000, 99999))
 
     def organ_state(self, key: tuple) -> int:
@@ -393,7 +393,8 @@ class World:
             actor = ("person", x)
             attribution_target = ("state", s)
         if kind == "official":
-            accounts = tuple(("official", s, k) for k in st.organs if k in _OVERT)
+            overt_accounts = [("official", s, k) for k in st.organs if k in _OVERT]
+            accounts = tuple(r.sample(overt_accounts, min(len(overt_accounts), r.randint(1, 2))))
         elif kind == "media":
             accounts = tuple(("maccount", s, actor[2], j) for j in range(st.media[actor[2]][1]))
         else:
@@ -412,7 +413,7 @@ class World:
         for _ in range(r.randint(1, 3)):
             target_name = self.state_name(st.rival).replace(" ", "")
             tags.append("#" + r.choice(HASHTAG_WORDS) + r.choice((target_name, r.choice(WORDS), str(2016 + (frm - _D2016) // 365))))
-        narratives = tuple(("narrative", op.sponsor, k) for k in sorted(r.sample(range(st.narratives), r.randint(1, min(3, st.narratives)))))
+        narratives = tuple(("narrative", op.sponsor, k) for k in sorted(r.sample(range(st.narratives), r.randint(1, 2))))
         targets: list[tuple] = [("state", st.rival)]
         if r.random() < 0.4:
             targets.append(("event", r.randrange(self.n_events)))
@@ -424,7 +425,7 @@ class World:
             for _ in range(r.randint(1, 3)):
                 other = self.operator(r.randrange(self.n_operators))
                 used.append(r.choice(other.accounts))
-        if r.random() < 0.1 and op.kind != "official":  # official channels amplify
+        if r.random() < 0.05 and op.kind != "official":  # official channels amplify
             used.append(("official", op.sponsor, r.choice([k for k in st.organs if k in _OVERT])))
         accounts = tuple(dict.fromkeys(used))
         techniques = tuple(sorted(r.sample(range(len(TECHNIQUES)), r.randint(1, 4))))
@@ -769,7 +770,7 @@ class Builder:
                 continue
             target = ("state", s) if k == 0 else ("organ", s, k)
             d.claim(("official", s, k), "officialChannelOf", target, evidence="technical", conf=r.randint(90, 100))
-            for n in r.sample(range(st.narratives), min(2, st.narratives)):
+            for n in r.sample(range(st.narratives), r.randint(1, 2)):
                 d.claim(("official", s, k), "promotes", ("narrative", s, n), evidence="behavioural")
         return d
 
@@ -851,12 +852,12 @@ class Builder:
             if takedown or r.random() < 0.85:
                 d.claim(camp, "usesAccount", acc, evidence=r.choice(("technical", "behavioural")))
             if acc[0] == "official":
-                if r.random() < 0.3:
+                if r.random() < 0.1:
                     target = ("state", acc[1]) if acc[2] == 0 else ("organ", acc[1], acc[2])
                     d.claim(acc, "officialChannelOf", target, evidence="technical", conf=r.randint(90, 100))
             elif acc[0] != "maccount" and acc in op.accounts and (takedown or r.random() < 0.5):
                 d.claim(op.actor, "operates", acc, evidence="technical")
-            if r.random() < (0.3 if takedown else 0.15):
+            if r.random() < (0.1 if takedown else 0.04):
                 d.claim(acc, "promotes", r.choice(cr.narratives), evidence="behavioural")
         for n in cr.narratives:
             d.claim(camp, "promotes", n, evidence="behavioural")

@@ -27,8 +27,8 @@ from .vocab import (
     ONTOLOGY_GRAPH,
     SOURCE_GRAPH_PREFIX,
     SOURCES_GRAPH,
+    PREFIXES,
     source_graph,
-    sparql_prologue,
 )
 
 
@@ -167,17 +167,20 @@ class GraphStore:
         default_graph: list[str] | None = None,
         named_graphs: list[str] | None = None,
         base_iri: str | None = None,
+        prefixes: dict[str, str] | None = None,
     ) -> Any:
-        """Run a SPARQL query; the default graph is the union of all graphs unless one is named."""
-        kwargs: dict[str, Any] = {}
-        if default_graph:
-            kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graph]
-        else:
+        """Run a SPARQL query.
+
+        With no dataset given (here or by the query's own FROM / FROM NAMED), the default
+        graph is the union of all graphs. Given one, it is exactly what is named: an
+        empty list is an empty default graph, or no named graphs (SPARQL 1.1 Protocol §2.1.4).
+        """
+        kwargs: dict[str, Any] = {"base_iri": base_iri, "prefixes": prefixes}
+        if default_graph is not None or named_graphs is not None:
+            kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graph or []]
+            kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs or []]
+        elif not declares_dataset(sparql):
             kwargs["use_default_graph_as_union"] = True
-        if named_graphs:
-            kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
-        if base_iri:
-            kwargs["base_iri"] = base_iri
         try:
             return self.ox.query(sparql, **kwargs)
         except SyntaxError as exc:
@@ -193,13 +196,13 @@ class GraphStore:
 
     def select(self, sparql: str) -> list[dict[str, Any]]:
         """Run a SELECT written in Python (prefixes added) and return rows of Python values."""
-        solutions = self.query(sparql_prologue() + sparql)
+        solutions = self.query(sparql, prefixes=PREFIXES)
         names = [v.value for v in solutions.variables]
         return [{name: _py(row[name]) for name in names} for row in solutions]
 
     def construct(self, sparql: str) -> Graph:
         """Run a CONSTRUCT and return an rdflib Graph."""
-        triples = self.query(sparql_prologue() + sparql)
+        triples = self.query(sparql, prefixes=PREFIXES)
         data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
         return Graph().parse(data=data.decode(), format="nt")
 
@@ -276,6 +279,17 @@ class GraphStore:
         """The IRIs of the store's named graphs."""
         for g in self.ox.named_graphs():
             yield g.value
+
+
+# What can hide the keyword FROM: strings, IRIs and comments (variables and prefixed names
+# are told apart by the characters around the word).
+_NOT_KEYWORDS = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*')
+_FROM = re.compile(r"(?<![\w:?$.-])FROM(?![\w:.-])", re.IGNORECASE)
+
+
+def declares_dataset(sparql: str) -> bool:
+    """Whether a query names its own dataset with FROM or FROM NAMED."""
+    return _FROM.search(_NOT_KEYWORDS.sub(" ", sparql)) is not None
 
 
 def _opt(value: Any) -> str | None:

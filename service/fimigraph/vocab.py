@@ -50,11 +50,6 @@ PREFIXES: dict[str, str] = {
 }
 
 
-def sparql_prologue() -> str:
-    """PREFIX lines for every namespace above, for queries written in Python."""
-    return "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
-
-
 def compact(iri: str) -> str:
     """``fimi:PartyLinked`` for a known namespace, the IRI itself otherwise."""
     for prefix, namespace in PREFIXES.items():
@@ -66,5 +61,5 @@ def compact(iri: str) -> str:
 __all__ = [
     "BASE", "DCTERMS", "FIMI", "FIMIR", "GRAPH", "INFERRED", "INFERRED_GRAPH", "ONTOLOGY_GRAPH",
     "ONTOLOGY_IRI", "OWL", "PREFIXES", "PROV", "RDF", "RDFS", "SH", "SKOS", "SOURCES_GRAPH",
-    "SOURCE_GRAPH_PREFIX", "STIX", "XSD", "compact", "source_graph", "sparql_prologue",
+    "SOURCE_GRAPH_PREFIX", "STIX", "XSD", "compact", "source_graph",
 ]

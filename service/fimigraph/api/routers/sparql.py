@@ -36,6 +36,7 @@ Protocol parameters: `query` (exactly one), `default-graph-uri` and `named-graph
 when given they define the dataset instead of the union). POST takes
 `application/x-www-form-urlencoded` or `application/sparql-query`. Results follow `Accept`:
 SPARQL JSON (default), XML, CSV, TSV; Turtle (default), N-Triples, RDF/XML or JSON-LD for graphs.
+Bodies and percent-encoded parameters are UTF-8; relative IRIs resolve against the endpoint URL.
 Updates are refused: this endpoint is read-only.
 """
 
