@@ -6,13 +6,11 @@ The engine under test sits behind :func:`run_engine` (fimigraph rules) and
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyshacl
 from rdflib import BNode, Dataset, Graph, URIRef
 from rdflib.compare import graph_diff, to_isomorphic
 from rdflib.namespace import RDF
@@ -20,10 +18,10 @@ from rdflib.term import Node
 
 from fimigraph.ontology import ontology_graph
 from fimigraph.reason import pyshacl_fixpoint
+from support import REPO, shared_dir
 from fimigraph.resources import rules_dir
 from fimigraph.vocab import FIMI, FIMIR, INFERRED
 
-REPO = Path(__file__).resolve().parents[1]
 
 CASE_DATA = URIRef(str(FIMIR) + "tests/data")
 """Named graph of a case's input."""
@@ -31,11 +29,6 @@ CASE_EXPECTED = URIRef(str(FIMIR) + "tests/expected")
 """Named graph of a case's complete expected inferred graph."""
 
 DASH = "http://datashapes.org/dash#"
-
-
-def shared_dir() -> Path:
-    """The shared folder of third-party data: ``$FIMIGRAPH_SHARED`` or ``<repo>/../shared``."""
-    return Path(os.environ.get("FIMIGRAPH_SHARED", REPO.parent / "shared"))
 
 
 def case_files() -> list[Path]:
@@ -132,22 +125,8 @@ def rule_iris(graph: Graph) -> set[Node]:
 
 
 def run_shacl_af(data: Graph, shapes: Graph) -> Graph:
-    """Apply the SHACL-AF rules of ``shapes`` to ``data`` to a global fixpoint; return the inferred triples.
-
-    pyshacl's ``iterate_rules`` stops at a fixpoint per shape, so the whole pass is
-    repeated until the graph stops growing.
-    """
-    working = _copy(data)
-    while True:
-        before = len(working)
-        pyshacl.shacl_rules(working, shacl_graph=shapes, advanced=True, inplace=True, iterate_rules=True)
-        if len(working) == before:
-            break
-    inferred = Graph()
-    for triple in working:
-        if triple not in data:
-            inferred.add(triple)
-    return inferred
+    """Apply the SHACL-AF rules of ``shapes`` to ``data`` to a global fixpoint; return the inferred triples."""
+    return pyshacl_fixpoint(data, shapes=shapes)[0]
 
 
 ShaclAfRunner = Callable[[Graph, Graph], Graph]

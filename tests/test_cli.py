@@ -97,3 +97,17 @@ def test_infer_rebuilds_the_identical_graph(seed_store_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["triples"] == len(before.splitlines())
     assert inferred() == before
+
+
+def test_generate_writes_a_graph_that_loads(tmp_path: Path) -> None:
+    nq = run_cli("generate", "--triples", "2k", "--seed", "7", "-o", str(tmp_path / "g.nq"), "--json")
+    assert nq.returncode == 0, nq.stderr
+    assert abs(json.loads(nq.stdout)["triples"] - 2000) <= 100
+    docs = run_cli("generate", "--triples", "2k", "--seed", "7", "-o", str(tmp_path / "docs"), "--layout", "documents")
+    assert docs.returncode == 0, docs.stderr
+    files = sorted((tmp_path / "docs").rglob("*.ttl"))[:3]
+    loaded = run_cli("load", *map(str, files), "--store", str(tmp_path / "store"), "--json")
+    assert loaded.returncode == 0, loaded.stderr
+    assert len(json.loads(loaded.stdout)) == 3
+    bad = run_cli("generate", "--triples", "lots", "-o", str(tmp_path / "x.nq"))
+    assert bad.returncode == 2 and "--triples" in one_line_error(bad.stderr)

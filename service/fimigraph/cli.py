@@ -22,7 +22,7 @@ from . import __version__, reason
 from .attribution import attribution as attribution_of, attribution_stix
 from .errors import FimigraphError, InputError
 from .explain import explain as explain_node, render_text
-from .ingest import ingest, media_type_for, read_document
+from .ingest import ingest, media_type_for, read_document, retract as retract_source
 from .settings import Settings, load_settings
 from .store import GraphStore
 from .validate import quiet_literal_warnings
@@ -282,11 +282,33 @@ def retract(
     """Remove a source; inferences that rested on it go too."""
     settings = _settings(store, engine)
     graph_store = _open(settings)
-    with graph_store.write_lock:
-        info = graph_store.delete_source(source_id)
-        reason.on_source_removed(graph_store, info.id, engine=settings.engine)
+    info, _ = retract_source(graph_store, source_id, engine=settings.engine)
     graph_store.flush()
     out.print(f"retracted {info.id} ({info.iri})", highlight=False)
+
+
+@app.command()
+def generate(
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write (.nq, or .nq.gz); with --layout documents, a folder.")],
+    triples: Annotated[str, typer.Option("--triples", help="About how many triples: 10000, 100k, 1M, 10M (±5 %).")] = "10k",
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same bytes.")] = 0,
+    layout: Annotated[str, typer.Option("--layout", help="nquads: one file to bulk-load (the store's graph layout); documents: one Turtle source document per file, for `fimigraph load`.")] = "nquads",
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a synthetic, realistic FIMI graph (fictional states and actors), streamed."""
+    from .generate import generate as generate_graph, parse_count
+
+    if layout not in ("nquads", "documents"):
+        raise InputError(f"--layout must be nquads or documents, not {layout!r}")
+    try:
+        count = parse_count(triples)
+    except ValueError as exc:
+        raise InputError(f"--triples: {exc}") from exc
+    stats = generate_graph(output, triples=count, seed=seed, layout=layout)  # type: ignore[arg-type]
+    if as_json:
+        _print_json(stats.as_dict())
+    else:
+        out.print(f"wrote {stats.triples} triples in {stats.sources} sources to {output} ({stats.seconds:.1f} s)", highlight=False)
 
 
 @app.command()

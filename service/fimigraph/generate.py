@@ -604,6 +604,16 @@ QUOTES: dict[str, tuple[str, ...]] = {
         "Against a background of {s}, the {o} gained traction.",
     ),
 }
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _relayed(text: str) -> str:
+    # "According to X, the campaign …": lower-case a leading article or pronoun, never a name.
+    first = text.split(" ", 1)[0]
+    return text[:1].lower() + text[1:] if first in ("The", "We", "Our", "Posts", "Evidence", "Registration", "Among", "Leaked", "Procurement", "According") else text
+
+
 RELAY = ("According to {p}, ", "{p} said: ", "The report by {p} states that ")
 _ROLE_WORDS = {"Member": "member", "OfficeHolder": "senior official", "Associate": "close associate"}
 
@@ -698,10 +708,10 @@ class Doc:
             lo, hi = _CONFIDENCE[evidence]
             conf = r.randint(lo, hi)
         if quote is None:
-            quote = r.choice(QUOTES[kind]).format(
+            quote = _sentence(r.choice(QUOTES[kind]).format(
                 s=self.world.entity(subj).label, o=obj_label, role=_ROLE_WORDS.get(role or "", "member"),
                 y=_d(frm).year if frm else 2016 + r.randrange(8), c=("high" if conf >= 70 else "moderate" if conf >= 30 else "low"),
-                g=_GRADE_WORDS.get(F.get(grade or "", ""), "linked to"))
+                g=_GRADE_WORDS.get(F.get(grade or "", ""), "linked to")))
         block += [
             (term, _T, F["Claim"]), (term, F["claimSubject"], self.world.entity(subj).term),
             (term, F["claimPredicate"], F[kind]), (term, F["claimObject"], obj_term), (term, F["statedIn"], self.iri),
@@ -778,7 +788,8 @@ class Builder:
         """The documents of episode ``e``: a report, relaying articles, a second opinion, a denial."""
         w = self.w
         r = w.rng("episode-extra" if extra else "episode", e)
-        c = e if (e < w.n_campaigns and not extra) else r.randrange(w.n_campaigns if not extra else max(1, min(w.n_campaigns, 2 + w.n_campaigns // 3)))
+        # An extra report is about one of the first campaigns: those every graph of this size holds.
+        c = e if (e < w.n_campaigns and not extra) else r.randrange(w.n_campaigns if not extra else max(1, w.n_campaigns // 3))
         cr, tag = w.campaign(c), f"{'x' if extra else ''}{e:06d}"
         op = w.operator(cr.operator)
         camp = ("campaign", c)
@@ -793,7 +804,9 @@ class Builder:
             report = self.doc(f"report-{tag}", F["Report"], remaining(), issued=issued,
                               publisher=("research", r.randrange(len(RESEARCH_ORGS))),
                               title=f"{cr.hashtags[0]}: a coordinated campaign against {w.state_name(cr.rival)}")
-        self.campaign_claims(report, cr, op, takedown)
+        # The first report on an operator's first campaign exposes its ties; later ones seldom repeat them
+        # (each repetition is one more premise, and the rules derive one link per premise combination).
+        self.campaign_claims(report, cr, op, takedown, first=not extra and c == e and c == cr.operator)
         yield report
         if extra:
             return
@@ -807,9 +820,9 @@ class Builder:
             pub = report.publisher.label
             for ref in report.claims:
                 if ref.kind in ("conducts", "attributedTo", "notDirectlyLinkedTo", "targets") or (ref.kind == "usesAccount" and r.random() < 0.1):
-                    q = r.choice(RELAY).format(p=pub) + r.choice(QUOTES[ref.kind]).format(
+                    q = r.choice(RELAY).format(p=pub) + _relayed(r.choice(QUOTES[ref.kind]).format(
                         s=w.entity(ref.subj).label, o=w.entity(ref.obj).label, role="member", y=2020, c="moderate",
-                        g=_GRADE_WORDS.get(F.get(ref.grade or "", ""), "linked to"))
+                        g=_GRADE_WORDS.get(F.get(ref.grade or "", ""), "linked to")))
                     art.claim(ref.subj, ref.kind, ref.obj, quote=q, grade=ref.grade, evidence="contextual")
             yield art
         if r.random() < 0.2 and remaining() >= 40:  # a second opinion that could not link it directly
@@ -833,7 +846,7 @@ class Builder:
                 stmt.claim(mfa, "disputes", ref.term, evidence="contextual", conf=r.randint(5, 40))
             yield stmt
 
-    def campaign_claims(self, d: Doc, cr: CampaignRec, op: OperatorRec, takedown: bool) -> None:
+    def campaign_claims(self, d: Doc, cr: CampaignRec, op: OperatorRec, takedown: bool, *, first: bool) -> None:
         """What a report on a campaign states, most important first (a budget cut drops the tail)."""
         w, r = self.w, d.r
         camp = ("campaign", cr.c)
@@ -842,14 +855,16 @@ class Builder:
         if r.random() < 0.75:
             d.claim(op.actor, "conducts", camp, evidence=r.choice(("behavioural", "technical")), frm=None)
         for f in op.facts:
-            if r.random() < 0.8:
+            if r.random() < (0.95 if first else 0.1):
                 d.claim(f.subj, f.kind, f.obj, evidence=f.evidence, frm=f.frm, until=f.until, role=f.role)
         for f in op.facts:  # organOf restated now and then (kept rare: each copy multiplies lifted links)
             if f.obj[0] == "organ" and r.random() < 0.05:
                 d.claim(f.obj, "organOf", ("state", f.obj[1]), conf=r.randint(85, 100))
+        # A report names a handful of the campaign's accounts; a takedown report lists the whole network.
         accounts = op.accounts if takedown else cr.accounts
-        for acc in accounts:
-            if takedown or r.random() < 0.85:
+        named = set(r.sample(range(len(accounts)), min(len(accounts), 5 if takedown else 8)))
+        for i, acc in enumerate(accounts):
+            if i in named:
                 d.claim(camp, "usesAccount", acc, evidence=r.choice(("technical", "behavioural")))
             if acc[0] == "official":
                 if r.random() < 0.1:
@@ -996,6 +1011,7 @@ def generate(out: Path | str | TextIO, *, triples: int | str, seed: int = 0, lay
     stream: TextIO | None = None
     close = False
     folder: Path | None = None
+    raw = None
     if layout == "documents":
         if not isinstance(out, (str, Path)):
             raise ValueError("layout='documents' writes a folder: pass a path")
@@ -1006,8 +1022,9 @@ def generate(out: Path | str | TextIO, *, triples: int | str, seed: int = 0, lay
             if str(out) == "-":
                 stream = sys.stdout
             elif str(out).endswith(".gz"):
-                # mtime=0: the same seed gives the same bytes, compressed or not.
-                stream = io.TextIOWrapper(gzip.GzipFile(out, "wb", mtime=0), encoding="utf-8", newline="\n")
+                # No name and mtime=0 in the header: the same seed gives the same bytes, compressed or not.
+                raw = open(out, "wb")  # noqa: SIM115
+                stream = io.TextIOWrapper(gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0), encoding="utf-8", newline="\n")
                 close = True
             else:
                 stream = open(out, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
@@ -1036,6 +1053,8 @@ def generate(out: Path | str | TextIO, *, triples: int | str, seed: int = 0, lay
     finally:
         if close and stream is not None:
             stream.close()
+            if raw is not None:
+                raw.close()
         elif stream is not None:
             stream.flush()
     stats.claim_triples = stats.triples - stats.metadata_triples - stats.entity_triples
@@ -1056,4 +1075,24 @@ def extra_source(*, triples: int | str, seed: int = 0, n: int = 0, budget: int =
     return doc.raw_iri, turtle(doc)
 
 
-__all__ = ["GEN", "GenerateStats", "World", "extra_source", "generate", "iter_documents", "nquads", "parse_count", "turtle"]
+def main(argv: list[str] | None = None) -> int:
+    """``python -m fimigraph.generate --triples 100k --seed 1 -o graph.nq`` (until the CLI wires it)."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="python -m fimigraph.generate", description=main.__doc__)
+    parser.add_argument("--triples", required=True, help="about how many triples: 1k, 100k, 1M, 10M, …")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("-o", "--output", default="-", help="N-Quads file (.gz compresses; - is stdout), or a folder with --documents")
+    parser.add_argument("--documents", action="store_true", help="one Turtle document per source in the folder -o")
+    opts = parser.parse_args(argv)
+    stats = generate(opts.output, triples=opts.triples, seed=opts.seed, layout="documents" if opts.documents else "nquads")
+    print(json.dumps(stats.as_dict()), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+__all__ = ["GEN", "GenerateStats", "World", "extra_source", "generate", "iter_documents", "main", "nquads", "parse_count", "turtle"]

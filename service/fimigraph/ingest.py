@@ -17,7 +17,8 @@ from rdflib.namespace import RDF
 from . import reason
 from .errors import AlreadyExists, ParseError, UnsupportedFormat, ValidationError
 from .ontology import source_classes
-from .store import GraphStore, source_id
+from .reason import DEFAULT_ENGINE, InferenceReport
+from .store import GraphStore, SourceInfo, source_id
 from .validate import validate_graph
 from .vocab import FIMI, INFERRED
 
@@ -154,7 +155,7 @@ def read_document(data: bytes, *, media_type: str, base_iri: str | None = None) 
     return SourceDocument(source_iri, metadata, claims, warnings)
 
 
-def write_document(store: GraphStore, doc: SourceDocument, *, replace: bool = False, engine: str = "pyshacl") -> IngestResult:
+def write_document(store: GraphStore, doc: SourceDocument, *, replace: bool = False, engine: str = DEFAULT_ENGINE) -> IngestResult:
     """Write a validated document and bring inferences up to date; all or nothing."""
     with store.write_lock:
         exists = store.has_source(doc.source_iri)
@@ -166,7 +167,7 @@ def write_document(store: GraphStore, doc: SourceDocument, *, replace: bool = Fa
         previous = store.source_quads(doc.id) if exists else None
         sid = store.put_source(doc.source_iri, doc.metadata, doc.claims, replace=exists)
         try:
-            report = reason.on_source_added(store, sid, engine=engine)
+            report = reason.on_source_added(store, sid, engine=engine, previous=previous)
         except BaseException:
             # Put the store back as it was, then let the error surface.
             store.delete_source(sid)
@@ -185,8 +186,18 @@ def ingest(
     media_type: str,
     base_iri: str | None = None,
     replace: bool = False,
-    engine: str = "pyshacl",
+    engine: str = DEFAULT_ENGINE,
 ) -> IngestResult:
     """Parse, validate and write one source document."""
     return write_document(store, read_document(data, media_type=media_type, base_iri=base_iri), replace=replace, engine=engine)
 
+
+
+def retract(store: GraphStore, sid: str, *, engine: str = DEFAULT_ENGINE) -> tuple[SourceInfo, InferenceReport]:
+    """Remove a source (by id or IRI); the inferences that rested on it go too."""
+    with store.write_lock:
+        info = store.source(sid)
+        removed = store.source_quads(info.id)
+        store.delete_source(info.id)
+        report = reason.on_source_removed(store, info.id, engine=engine, removed=removed)
+    return info, report

@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FIMIGRAPH_", extra="ignore")
 
     store: Path = Field(default=Path("fimigraph-store"), description="Folder of the on-disk store.")
-    engine: Engine = Field(default="pyshacl", description="Reasoning engine: native (fast) or pyshacl (reference).")
+    engine: Engine = Field(default="native", description="Reasoning engine: native (fast, default) or pyshacl (reference).")
     host: str = Field(default="127.0.0.1", description="Address the server listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the server listens on.")
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="Largest source document accepted.")

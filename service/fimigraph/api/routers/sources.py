@@ -9,9 +9,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from ... import reason
 from ...errors import PayloadTooLarge
-from ...ingest import ACCEPTED_MEDIA_TYPES, ingest, media_type_for
+from ...ingest import ACCEPTED_MEDIA_TYPES, ingest, media_type_for, retract
 from ...store import SourceInfo
 from ..deps import SettingsDep, StoreDep
 from ..negotiation import choose
@@ -98,7 +97,5 @@ def get_source(source_id: str, request: Request, store: StoreDep) -> Response:
 @router.delete("/{source_id}", summary="Retract a source")
 def delete_source(source_id: str, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
     """Remove a source's claims; inferences that rested on them go too."""
-    with store.write_lock:
-        info = store.delete_source(source_id)
-        report = reason.on_source_removed(store, info.id, engine=settings.engine)
+    info, report = retract(store, source_id, engine=settings.engine)
     return {"deleted": _info(info), "inferred": report.triples}

@@ -1,0 +1,1701 @@
+"""The native rule engine: the SHACL-AF rules of ``rules/`` compiled into SPARQL that runs inside the store.
+
+Why a compiler and not the rules' text as is: pyoxigraph's union default graph yields a
+triple once per named graph that holds it (every source types the entities it mentions),
+so a rule's joins multiply; and its join-order heuristics have no statistics, so a pattern
+after a ``BIND`` is often evaluated first and the whole body once per row. Each rule body is
+therefore parsed into its group elements and re-emitted as an explicit left-deep plan: every
+step is ``LATERAL { SELECT DISTINCT … }`` (one index lookup per row, duplicates dropped at
+each step), in an order chosen from which variables are already bound. The semantics are the
+rule's own: join order only changes within a run of required patterns, OPTIONAL/BIND/MINUS
+keep their places, group filters stay group filters.
+
+Reasoning runs to a global fixpoint, semi-naively: each rule execution writes what is new
+into its own *generation* graph; a rule runs again only on the generations written since
+its last run, anchored on the subjects of the new triples its patterns can read (the
+variables whose patterns unify with some rule's CONSTRUCT template). A source added or
+removed is maintained incrementally, DRed-style (see :class:`Engine`).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyoxigraph as ox
+from rdflib import Graph, Literal, URIRef
+from rdflib.collection import Collection
+from rdflib.namespace import OWL, RDF, RDFS, SH
+from rdflib.term import Node
+
+from .vocab import GRAPH, INFERRED_GRAPH, SOURCES_GRAPH
+
+RDF_TYPE = str(RDF.type)
+
+
+class UnsupportedRule(ValueError):
+    """A rule uses a SHACL-AF or SPARQL feature the native engine does not compile."""
+
+
+# --------------------------------------------------------------------------------------
+# SPARQL lexer
+# --------------------------------------------------------------------------------------
+
+_PN = r"A-Za-z\u00C0-\uFFFF"
+_TOKEN = re.compile(
+    r"""
+    (?P<ws>\s+|\#[^\n]*)
+   |(?P<str>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
+   |(?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+   |(?P<var>[?$][A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)
+   |(?P<lang>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
+   |(?P<dt>\^\^)
+   |(?P<bnode>_:[A-Za-z0-9_](?:[\w.-]*[\w-])?)
+   |(?P<pname>(?:[PN][\w\u00B7\u00C0-\uFFFF.-]*)?:(?:[\w\u00C0-\uFFFF:%-](?:[\w\u00C0-\uFFFF.:%-]*[\w\u00C0-\uFFFF:%-])?)?)
+   |(?P<num>\d+\.\d*[eE][+-]?\d+|\.?\d+[eE][+-]?\d+|\d*\.\d+|\d+)
+   |(?P<name>[A-Za-z_][A-Za-z0-9_]*)
+   |(?P<op>&&|\|\||!=|<=|>=|[{}()\[\].;,=<>!+\-*/|^?])
+    """.replace("[PN]", f"[{_PN}]"),
+    re.X,
+)
+
+
+@dataclass(frozen=True)
+class Tok:
+    """One SPARQL token with its place in the source text."""
+
+    kind: str
+    text: str
+    start: int
+    end: int
+
+    def kw(self, *words: str) -> bool:
+        """Whether the token is one of these keywords (case-insensitive)."""
+        return self.kind == "name" and self.text.upper() in words
+
+
+def tokenize(text: str) -> list[Tok]:
+    """Split SPARQL text into tokens (whitespace and comments dropped)."""
+    out: list[Tok] = []
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise UnsupportedRule(f"cannot read SPARQL near {text[pos:pos + 30]!r}")
+        kind = m.lastgroup or ""
+        if kind != "ws":
+            out.append(Tok(kind, m.group(), m.start(), m.end()))
+        pos = m.end()
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Group graph patterns, as elements
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Term:
+    """A term of a triple pattern: ``var`` (name), ``iri`` (full IRI), or ``other`` (literal, bnode, path)."""
+
+    kind: str
+    value: str
+    text: str
+
+
+@dataclass
+class Element:
+    """One element of a group graph pattern.
+
+    kinds: ``triple`` (one pattern; ``path`` when the verb is a property path), ``raw`` (a
+    triples block with blank-node lists, kept whole), ``values``, ``union``, ``group``,
+    ``graph``, ``optional``, ``minus``, ``bind``, ``filter``, ``opaque`` (subquery, SERVICE, …).
+    """
+
+    kind: str
+    text: str
+    vars: set[str] = field(default_factory=set)
+    s: Term | None = None
+    p: Term | None = None
+    o: Term | None = None
+    path: bool = False
+    branches: list[Group] = field(default_factory=list)
+    graph_term: str = ""
+    var: str = ""
+    value_vars: list[str] = field(default_factory=list)
+    value_rows: list[list[Term | None]] = field(default_factory=list)
+    negation: bool = False
+
+    @property
+    def joins(self) -> bool:
+        """Whether the element is joined with its group (rather than a barrier or a filter)."""
+        return self.kind in ("triple", "raw", "values", "union", "group", "graph", "opaque")
+
+    def binds(self) -> set[str]:
+        """Variables certainly bound by the element when it joins."""
+        if self.kind == "triple":
+            return {t.value for t in (self.s, self.p, self.o) if t is not None and t.kind == "var"}
+        if self.kind == "values":
+            return {v for i, v in enumerate(self.value_vars) if all(r[i] is not None for r in self.value_rows)}
+        if self.kind == "union":
+            sets = [b.binds() for b in self.branches]
+            return set.intersection(*sets) if sets else set()
+        if self.kind in ("group", "graph"):
+            return self.branches[0].binds() | ({self.graph_term[1:]} if self.graph_term.startswith(("?", "$")) else set())
+        if self.kind in ("raw", "opaque"):
+            return set(self.vars)
+        return set()
+
+
+@dataclass
+class Group:
+    """A group graph pattern: its elements in order."""
+
+    elements: list[Element]
+    text: str
+
+    def binds(self) -> set[str]:
+        """Variables certainly bound by the group's join elements."""
+        out: set[str] = set()
+        for e in self.elements:
+            if e.joins:
+                out |= e.binds()
+        return out
+
+    def vars(self) -> set[str]:
+        """Every variable the group mentions."""
+        out: set[str] = set()
+        for e in self.elements:
+            out |= e.vars
+        return out
+
+
+def _vars_of(toks: Iterable[Tok]) -> set[str]:
+    return {t.text[1:] for t in toks if t.kind == "var"}
+
+
+class _Parser:
+    """Recursive-descent reader of the group-pattern subset rules use; anything else becomes opaque."""
+
+    def __init__(self, text: str, prefixes: dict[str, str], *, pattern: bool = True) -> None:
+        self.src = text
+        self.toks = tokenize(text)
+        self.prefixes = prefixes
+        # In a query pattern a blank node label is a variable scoped to its basic graph
+        # pattern; the plan splits patterns into steps, so it becomes a named variable.
+        self.pattern = pattern
+
+    def slice(self, i: int, j: int) -> str:
+        """Source text of tokens i..j-1."""
+        return self.src[self.toks[i].start:self.toks[j - 1].end] if j > i else ""
+
+    def match_close(self, i: int) -> int:
+        """Index of the bracket closing the one at i."""
+        pairs = {"{": "}", "(": ")", "[": "]"}
+        opening = self.toks[i].text
+        closing = pairs[opening]
+        depth = 0
+        for j in range(i, len(self.toks)):
+            t = self.toks[j]
+            if t.kind == "op" and t.text == opening:
+                depth += 1
+            elif t.kind == "op" and t.text == closing:
+                depth -= 1
+                if depth == 0:
+                    return j
+        raise UnsupportedRule("unbalanced brackets in a rule's SPARQL")
+
+    def term(self, t: Tok) -> Term:
+        if t.kind == "var":
+            return Term("var", t.text[1:], t.text)
+        if t.kind == "bnode" and self.pattern:
+            name = "_bn_" + re.sub(r"\W", "_", t.text[2:])
+            return Term("var", name, "?" + name)
+        if t.kind == "iri":
+            return Term("iri", t.text[1:-1], t.text)
+        if t.kind == "pname":
+            prefix, _, local = t.text.partition(":")
+            if prefix not in self.prefixes:
+                raise UnsupportedRule(f"undeclared prefix {prefix!r}")
+            return Term("iri", self.prefixes[prefix] + local, t.text)
+        if t.kw("A") and t.text == "a":
+            return Term("iri", RDF_TYPE, "a")
+        return Term("other", t.text, t.text)
+
+    def group(self, i: int) -> tuple[Group, int]:
+        """Parse the group whose ``{`` is at i; return it and the index after its ``}``."""
+        end = self.match_close(i)
+        elements = self.elements(i + 1, end)
+        return Group(elements, self.slice(i, end + 1)), end + 1
+
+    def elements(self, i: int, end: int) -> list[Element]:
+        out: list[Element] = []
+        toks = self.toks
+        while i < end:
+            t = toks[i]
+            if t.kind == "op" and t.text == ".":
+                i += 1
+            elif t.kw("OPTIONAL", "MINUS"):
+                g, j = self.group(i + 1)
+                kind = t.text.lower()
+                out.append(Element(kind, self.slice(i, j), g.vars(), branches=[g], negation=kind == "minus"))
+                i = j
+            elif t.kw("GRAPH"):
+                g, j = self.group(i + 2)
+                gt = toks[i + 1].text
+                out.append(Element("graph", self.slice(i, j), g.vars() | _vars_of([toks[i + 1]]), branches=[g], graph_term=gt))
+                i = j
+            elif t.kw("SERVICE", "LATERAL"):
+                j = i + 1
+                while not (toks[j].kind == "op" and toks[j].text == "{"):
+                    j += 1
+                j = self.match_close(j) + 1
+                out.append(Element("opaque", self.slice(i, j), _vars_of(toks[i:j])))
+                i = j
+            elif t.kw("FILTER"):
+                j = self.expression_end(i + 1)
+                body = toks[i + 1:j]
+                neg = any(a.kw("NOT") and b.kw("EXISTS") for a, b in zip(body, body[1:]))
+                out.append(Element("filter", self.slice(i, j), _vars_of(body), negation=neg or any(x.kw("EXISTS") for x in body)))
+                i = j
+            elif t.kw("BIND"):
+                j = self.match_close(i + 1) + 1
+                inner = toks[i + 2:j - 1]
+                if len(inner) < 3 or not inner[-2].kw("AS") or inner[-1].kind != "var":
+                    raise UnsupportedRule("malformed BIND")
+                out.append(Element("bind", self.slice(i, j), _vars_of(inner), var=inner[-1].text[1:]))
+                i = j
+            elif t.kw("VALUES"):
+                i = self.values(i, out)
+            elif t.kind == "op" and t.text == "{":
+                if toks[i + 1].kw("SELECT"):
+                    j = self.match_close(i) + 1
+                    out.append(Element("opaque", self.slice(i, j), _vars_of(toks[i:j])))
+                    i = j
+                    continue
+                branches = []
+                g, j = self.group(i)
+                branches.append(g)
+                while j < end and toks[j].kw("UNION"):
+                    g, j = self.group(j + 1)
+                    branches.append(g)
+                text = self.slice(i, j)
+                vs = set().union(*(b.vars() for b in branches))
+                out.append(Element("union" if len(branches) > 1 else "group", text, vs, branches=branches))
+                i = j
+            else:
+                i = self.triples(i, end, out)
+        return out
+
+    def expression_end(self, i: int) -> int:
+        """End of a FILTER constraint starting at i: a bracketed expression, EXISTS group or call."""
+        toks = self.toks
+        if toks[i].kind == "op" and toks[i].text == "(":
+            return self.match_close(i) + 1
+        if toks[i].kw("NOT"):
+            i += 1
+        if toks[i].kw("EXISTS"):
+            return self.match_close(i + 1) + 1
+        # A function or builtin call: name(...)
+        return self.match_close(i + 1) + 1
+
+    def values(self, i: int, out: list[Element]) -> int:
+        toks = self.toks
+        j = i + 1
+        if toks[j].kind == "var":
+            names = [toks[j].text[1:]]
+            j += 1
+            single = True
+        else:
+            close = self.match_close(j)
+            names = [t.text[1:] for t in toks[j + 1:close]]
+            j = close + 1
+            single = False
+        close = self.match_close(j)
+        rows: list[list[Term | None]] = []
+        k = j + 1
+        while k < close:
+            if single:
+                k, term = self.value_term(k)
+                rows.append([term])
+            else:
+                inner_close = self.match_close(k)
+                row: list[Term | None] = []
+                m = k + 1
+                while m < inner_close:
+                    m, term = self.value_term(m)
+                    row.append(term)
+                rows.append(row)
+                k = inner_close + 1
+        out.append(Element("values", self.slice(i, close + 1), set(names), value_vars=names, value_rows=rows))
+        return close + 1
+
+    def value_term(self, k: int) -> tuple[int, Term | None]:
+        toks = self.toks
+        if toks[k].kw("UNDEF"):
+            return k + 1, None
+        start = k
+        k += 1
+        if toks[start].kind == "str":
+            if k < len(toks) and toks[k].kind == "lang":
+                k += 1
+            elif k < len(toks) and toks[k].kind == "dt":
+                k += 2
+        elif toks[start].kind == "op" and toks[start].text in "+-":
+            k += 1
+        if k - start == 1:
+            return k, self.term(toks[start])
+        text = self.slice(start, k)
+        return k, Term("other", text, text)
+
+    # -- triples ------------------------------------------------------------------------
+
+    _STOP = ("OPTIONAL", "MINUS", "GRAPH", "SERVICE", "FILTER", "BIND", "VALUES", "LATERAL")
+
+    def triples(self, i: int, end: int, out: list[Element]) -> int:
+        """Parse one TriplesSameSubject block (up to '.', a keyword or a group)."""
+        toks = self.toks
+        j = i
+        while j < end:
+            t = toks[j]
+            if t.kind == "op" and t.text in ("{", "}"):
+                break
+            if t.kind == "op" and t.text in ("[", "("):
+                j = self.match_close(j) + 1
+                continue
+            if t.kw(*self._STOP):
+                break
+            if t.kind == "op" and t.text == ".":
+                break
+            j += 1
+        block = toks[i:j]
+        if not block:
+            raise UnsupportedRule(f"cannot read a rule pattern near {self.src[toks[i].start:toks[i].start + 40]!r}")
+        if any(t.kind == "op" and t.text in ("[", "(") and k > 0 and self._in_term_position(block, k) for k, t in enumerate(block)) or (
+            block[0].kind == "op" and block[0].text in ("[", "(")
+        ):
+            out.append(Element("raw", self.slice(i, j) + " .", _vars_of(block)))
+            return j
+        subject = self.term(block[0])
+        k = 1
+        while k < len(block):
+            verb_start = k
+            k = self.path_end(block, k)
+            verb = block[verb_start:k]
+            path = len(verb) > 1
+            p_text = self.src[verb[0].start:verb[-1].end]
+            p = Term("other", p_text, p_text) if path else self.term(verb[0])
+            while True:
+                o_start = k
+                k += 1
+                if o_start + 1 < len(block) + 1 and k < len(block) and block[o_start].kind == "str":
+                    if block[k].kind == "lang":
+                        k += 1
+                    elif block[k].kind == "dt":
+                        k += 2
+                o_toks = block[o_start:k]
+                o = self.term(o_toks[0]) if len(o_toks) == 1 else Term("other", self.src[o_toks[0].start:o_toks[-1].end], "")
+                if not o.text:
+                    o.text = o.value
+                text = f"{subject.text} {p.text} {o.text} ."
+                vs = {x.value for x in (subject, p, o) if x.kind == "var"}
+                out.append(Element("triple", text, vs, s=subject, p=p, o=o, path=path))
+                if k < len(block) and block[k].kind == "op" and block[k].text == ",":
+                    k += 1
+                    continue
+                break
+            if k < len(block) and block[k].kind == "op" and block[k].text == ";":
+                k += 1
+                while k < len(block) and block[k].kind == "op" and block[k].text == ";":
+                    k += 1
+                continue
+            if k < len(block):
+                raise UnsupportedRule(f"cannot read triple pattern {self.slice(i, j)!r}")
+        return j
+
+    @staticmethod
+    def _in_term_position(block: list[Tok], k: int) -> bool:
+        prev = block[k - 1]
+        # '(' after a verb token or ',' starts a collection; inside a path it groups the path.
+        return block[k].text == "[" or (prev.kind == "op" and prev.text in (",", ";"))
+
+    def path_end(self, block: list[Tok], k: int) -> int:
+        """End of the verb (a single term or a property path) starting at k."""
+        depth = 0
+        start = k
+        while k < len(block):
+            t = block[k]
+            if t.kind == "op" and t.text == "(":
+                depth += 1
+            elif t.kind == "op" and t.text == ")":
+                depth -= 1
+            elif depth == 0 and k > start:
+                prev = block[k - 1]
+                joiner = prev.kind == "op" and prev.text in ("/", "|", "^", "!")
+                if t.kind == "op" and t.text in ("/", "|", "*", "+", "?"):
+                    pass
+                elif not joiner:
+                    break
+            k += 1
+        return k
+
+
+def parse_where(text: str, prefixes: dict[str, str], *, pattern: bool = True) -> Group:
+    """Parse a group graph pattern (``{ … }``); ``pattern=False`` for a CONSTRUCT template (blank nodes stay)."""
+    p = _Parser(text, prefixes, pattern=pattern)
+    if not p.toks or p.toks[0].text != "{":
+        raise UnsupportedRule("a WHERE clause must be a group")
+    g, end = p.group(0)
+    if end != len(p.toks):
+        raise UnsupportedRule("solution modifiers after a rule's WHERE clause are not supported")
+    return g
+
+
+# --------------------------------------------------------------------------------------
+# Planning: re-emit a group as an explicit left-deep plan
+# --------------------------------------------------------------------------------------
+
+
+def _bound(term: Term | None, bound: set[str]) -> bool:
+    return term is not None and (term.kind != "var" or term.value in bound)
+
+
+def _score(e: Element, bound: set[str], constants: frozenset[str] = frozenset()) -> float:
+    """Lower is picked first: how selective the element is given the bound variables.
+
+    ``constants``: bound variables that hold a few constants (from VALUES), not data; looking
+    up by them, or by a class, is a scan of an extent rather than a lookup.
+    """
+    if e.kind == "values":
+        return 0.0 if not (set(e.value_vars) <= bound) else 0.5
+    if e.kind == "triple":
+        s_var_bound = e.s is not None and e.s.kind == "var" and e.s.value in bound
+        o_var_bound = (
+            e.o is not None and e.o.kind == "var" and e.o.value in bound and e.o.value not in constants
+            and not (e.p is not None and e.p.kind == "iri" and e.p.value == RDF_TYPE)
+        )
+        s_b, o_b = _bound(e.s, bound), _bound(e.o, bound)
+        if s_b and o_b:
+            return 1.0
+        if s_var_bound:
+            return 2.0
+        if s_b:
+            return 2.5
+        if o_var_bound:
+            return 3.0 + (0.5 if e.path else 0.0)
+        if o_b:
+            return 4.0 + (0.5 if e.path else 0.0)
+        return 9.0
+    shared = e.vars & bound
+    if e.kind in ("union", "group", "graph"):
+        return 3.5 if shared else 8.0
+    return 6.0 if shared else 7.0
+
+
+def _mentions_outer(g: Group, outer: set[str]) -> bool:
+    """Whether anything but plain patterns in ``g`` (at any depth) reads a variable of ``outer``.
+
+    Such a group must not be evaluated with outer variables substituted (LATERAL): under
+    SPARQL's bottom-up semantics a filter, BIND or OPTIONAL inside it sees them unbound.
+    """
+    for e in g.elements:
+        if e.kind in ("triple", "raw", "values"):
+            continue
+        if e.kind in ("union", "group", "graph"):
+            if any(_mentions_outer(b, outer - b.binds()) for b in e.branches):
+                return True
+            continue
+        if e.vars & outer:
+            return True
+    return False
+
+
+def _hoist(elements: list[Element], bound: set[str]) -> list[Element]:
+    """Move required patterns above the OPTIONAL, BIND and MINUS before them where the algebra allows.
+
+    ``Join(LeftJoin(A, O), J) = LeftJoin(Join(A, J), O)`` when the variables J shares with O
+    are certainly bound by A (likewise for MINUS); ``Join(Extend(A, v, e), J) =
+    Extend(Join(A, J), v, e)`` when J does not mention v and binds nothing e reads that A
+    does not bind already. Then the planner can start from any anchored pattern.
+    """
+    out: list[Element] = []
+    for e in elements:
+        if not e.joins or e.kind == "opaque":
+            out.append(e)
+            continue
+        pos = len(out)
+        while pos > 0:
+            prev = out[pos - 1]
+            if prev.joins or prev.kind == "filter":
+                pos -= 1
+                continue
+            certain = set(bound)
+            for x in out[:pos - 1]:
+                if x.joins:
+                    certain |= x.binds()
+            shared = e.vars & prev.vars
+            if prev.kind == "bind":
+                ok = prev.var not in e.vars and shared <= certain
+            elif prev.kind in ("optional", "minus"):
+                ok = shared <= certain
+            else:
+                ok = False
+            if not ok:
+                break
+            pos -= 1
+        # Keep the element after the last barrier it may not cross (joins commute among themselves).
+        while pos < len(out) and (out[pos].joins or out[pos].kind == "filter"):
+            pos += 1
+        out.insert(pos, e)
+    return out
+
+
+class Planner:
+    """Emits a group as an explicit left-deep plan of LATERAL DISTINCT steps."""
+
+    def group(self, g: Group, bound: set[str], *, drop_filters: bool = False, first: str | None = None,
+              check: tuple[str, str] | None = None) -> str:
+        """The group's elements as SPARQL text (without braces); ``bound`` are substituted from outside.
+
+        ``check`` (variable, subquery): a membership test joined laterally as soon as the
+        variable is bound (a delta restriction applied late rather than as the first step).
+        """
+        out: list[str] = [first] if first else []
+        bound = set(bound)
+        filters: list[str] = []
+        segment: list[Element] = []
+        pending = [check] if check else []
+        elements = _hoist(g.elements, bound)
+
+        def checks() -> None:
+            if pending and pending[0][0] in bound:
+                out.append("LATERAL " + pending.pop()[1])
+
+        constants: set[str] = set()
+
+        def flush() -> None:
+            while segment:
+                fixed = frozenset(constants)
+                best = min(range(len(segment)), key=lambda k: (_score(segment[k], bound, fixed), k))
+                e = segment.pop(best)
+                step = [e]
+                # A star around a bound subject: its lookups go into one step.
+                if e.kind == "triple" and not e.path and e.s is not None and _bound(e.s, bound):
+                    for other in list(segment):
+                        if other.kind == "triple" and not other.path and other.s is not None and other.s.text == e.s.text:
+                            step.append(other)
+                            segment.remove(other)
+                out.append(self.step(step, bound, lateral=bool(out)))
+                for x in step:
+                    if x.kind == "values":
+                        constants.update(x.binds() - bound)
+                    bound.update(x.binds())
+                checks()
+
+        for e in elements:
+            if e.joins:
+                segment.append(e)
+            elif e.kind == "filter":
+                if not drop_filters:
+                    filters.append(e.text)
+            else:
+                flush()
+                out.append(self.barrier(e, bound, lateral=bool(out)))
+                if e.kind == "bind":
+                    bound.add(e.var)
+                elif e.kind == "optional":
+                    bound.update(e.branches[0].binds())
+                checks()
+        flush()
+        if pending:
+            out.append(("LATERAL " if out else "") + pending.pop()[1])
+        return "\n".join(out + filters)
+
+    def step(self, elems: list[Element], bound: set[str], *, lateral: bool) -> str:
+        """One join step: a DISTINCT subquery, laterally joined (outer variables substituted) when possible."""
+        e = elems[0]
+        if len(elems) == 1:
+            if e.kind == "values" and not (set(e.value_vars) & bound):
+                return e.text
+            if e.kind == "opaque" or (e.kind in ("union", "group", "graph") and any(_mentions_outer(b, bound - b.binds()) for b in e.branches)):
+                return e.text  # joined by the store's own planner, bottom-up
+        inner = "\n".join(self.inline(x, bound) for x in elems)
+        names = sorted(set().union(*(x.vars for x in elems)))
+        proj = " ".join("?" + n for n in names) if names else "*"
+        sub = f"{{ SELECT DISTINCT {proj} WHERE {{ {inner} }} }}"
+        return f"LATERAL {sub}" if lateral else sub
+
+    def inline(self, e: Element, bound: set[str]) -> str:
+        """An element's text with its nested groups planned."""
+        if e.kind == "union":
+            return " UNION ".join("{ " + self.group(b, bound) + " }" for b in e.branches)
+        if e.kind == "group":
+            return "{ " + self.group(e.branches[0], bound) + " }"
+        if e.kind == "graph":
+            return f"GRAPH {e.graph_term} {{ " + self.group(e.branches[0], bound) + " }"
+        return e.text
+
+    def barrier(self, e: Element, bound: set[str], *, lateral: bool) -> str:
+        """OPTIONAL, MINUS and BIND stay where they are; an OPTIONAL is looked up row by row when safe."""
+        if e.kind == "optional" and lateral:
+            g = e.branches[0]
+            # The OPTIONAL's own filters are the left join's condition: they may read outer variables.
+            body = Group([x for x in g.elements if x.kind != "filter"], g.text)
+            if g.vars() & bound and not _mentions_outer(body, bound - g.binds()):
+                simple = all(x.kind in ("triple", "filter") for x in g.elements)
+                inner = " ".join(x.text for x in g.elements) if simple else self.group(g, bound)
+                names = " ".join("?" + n for n in sorted(g.vars()))
+                return f"LATERAL {{ OPTIONAL {{ SELECT DISTINCT {names} WHERE {{ {inner} }} }} }}"
+        return e.text
+
+
+# --------------------------------------------------------------------------------------
+# SHACL-AF rules → compiled rules
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sig:
+    """What a CONSTRUCT template triple can produce: its predicate, its classes if rdf:type, its subject kind."""
+
+    pred: str | None  # None: any predicate
+    classes: frozenset[str] | None  # for rdf:type: the possible classes (None: any)
+    minted: bool  # the subject is an IRI the rule mints (BIND(IRI(CONCAT("prefix", …))))
+
+
+@dataclass
+class Pattern:
+    """A triple pattern of a rule body and where it sits."""
+
+    elem: Element
+    position: str  # required | optional | negated
+    top: bool  # directly in the rule's WHERE group (not in a union branch)
+    values: dict[str, frozenset[str]]  # VALUES constraints visible at the rule's top level
+
+
+@dataclass
+class Variant:
+    """One union-free alternative of a rule body (top-level UNIONs distributed), with its patterns."""
+
+    where: Group
+    patterns: list[Pattern]
+    opaque: bool  # has parts (subqueries, blank-node lists, EXISTS filters) the analysis cannot see into
+
+
+@dataclass
+class NativeRule:
+    """One (shape, rule) pair compiled for the native engine."""
+
+    node: Node
+    shape: Node
+    name: str
+    order: tuple[float, float, str, str]
+    prologue: str
+    template: str
+    where: Group
+    guard: str | None
+    sigs: list[Sig] = field(default_factory=list)
+    subjects: list[str] = field(default_factory=list)  # template subject variables
+    deps: list[str] = field(default_factory=list)  # variables that determine the template subjects
+    pattern_subjects: list[str] = field(default_factory=list)  # template subjects bound by a pattern, not minted
+    variants: list[Variant] = field(default_factory=list)
+    const_subject: bool = False  # a template triple has a constant subject
+
+    def query(self, variant: int | None = None, *, first: str | None = None, bound: Iterable[str] = (),
+              select: list[str] | None = None, drop_filters: bool = False, check: tuple[str, str] | None = None) -> str:
+        """One variant (or the whole body) as a set-oriented query: CONSTRUCT, or SELECT DISTINCT of ``select``."""
+        where = self.where if variant is None else self.variants[variant].where
+        body = Planner().group(where, set(bound), drop_filters=drop_filters, first=first, check=check)
+        if select is not None:
+            head = "SELECT DISTINCT " + " ".join("?" + v for v in select)
+        else:
+            head = "CONSTRUCT {" + self.template + "}"
+        return f"{self.prologue}{head}\nWHERE {{\n{body}\n}}"
+
+    def queries(self) -> list[str]:
+        """The whole rule, one query per variant."""
+        return [self.query(k) for k in range(len(self.variants))]
+
+
+def _prefixes_of(g: Graph, node: Node) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pnode in g.objects(node, SH.prefixes):
+        for decl in g.objects(pnode, SH.declare):
+            prefix, ns = g.value(decl, SH.prefix), g.value(decl, SH.namespace)
+            if prefix is not None and ns is not None:
+                out[str(prefix)] = str(ns)
+    return out
+
+
+def _n3(term: Node) -> str:
+    if isinstance(term, URIRef):
+        return f"<{term}>"
+    if isinstance(term, Literal):
+        return term.n3()
+    raise UnsupportedRule(f"a blank node {term} cannot be used as a constant in a rule")
+
+
+def _split_construct(text: str) -> tuple[dict[str, str], str, str]:
+    """PREFIX declarations, template text and WHERE text of a CONSTRUCT query."""
+    toks = tokenize(text)
+    prefixes: dict[str, str] = {}
+    i = 0
+    while i < len(toks) and toks[i].kw("PREFIX", "BASE"):
+        if toks[i].kw("BASE"):
+            raise UnsupportedRule("BASE in a rule is not supported")
+        prefixes[toks[i + 1].text[:-1]] = toks[i + 2].text[1:-1]
+        i += 3
+    if i >= len(toks) or not toks[i].kw("CONSTRUCT") or toks[i + 1].text != "{":
+        raise UnsupportedRule("a SPARQL rule must be CONSTRUCT { template } WHERE { … }")
+    p = _Parser(text, {})
+    close = p.match_close(i + 1)
+    template = text[toks[i + 1].end:toks[close].start]
+    j = close + 1
+    if j < len(toks) and toks[j].kw("WHERE"):
+        j += 1
+    end = p.match_close(j)
+    if end != len(toks) - 1:
+        raise UnsupportedRule("solution modifiers after a rule's WHERE clause are not supported")
+    return prefixes, template, text[toks[j].start:toks[end].end]
+
+
+def _sparql_path(g: Graph, path: Node) -> str:
+    """A SHACL property path as a SPARQL property path."""
+    if isinstance(path, URIRef):
+        return f"<{path}>"
+    if g.value(path, RDF.first) is not None:
+        return "(" + "/".join(_sparql_path(g, p) for p in Collection(g, path)) + ")"
+    for prop, fmt in ((SH.inversePath, "^{}"), (SH.zeroOrMorePath, "{}*"), (SH.oneOrMorePath, "{}+"), (SH.zeroOrOnePath, "{}?")):
+        inner = g.value(path, prop)
+        if inner is not None:
+            return "(" + fmt.format(_sparql_path(g, inner)) + ")"
+    alt = g.value(path, SH.alternativePath)
+    if alt is not None:
+        return "(" + "|".join(_sparql_path(g, p) for p in Collection(g, alt)) + ")"
+    raise UnsupportedRule(f"unsupported property path {path}")
+
+
+_IGNORED_SHAPE_PROPS = {
+    RDF.type, RDFS.label, RDFS.comment, SH.rule, SH.targetClass, SH.targetNode, SH.targetSubjectsOf,
+    SH.targetObjectsOf, SH.name, SH.description, SH.order, SH.group, SH.defaultValue, SH.severity, SH.message,
+    SH.path, SH.prefixes, SH.declare, SH.sparql, RDFS.subClassOf,
+}
+
+
+class _Conditions:
+    """SHACL constraints compiled into SPARQL boolean expressions (for sh:condition)."""
+
+    def __init__(self, g: Graph) -> None:
+        self.g = g
+        self.n = 0
+
+    def var(self) -> str:
+        self.n += 1
+        return f"?_c{self.n}"
+
+    def shape(self, shape: Node, v: str) -> str:
+        """An expression true when the node in ``v`` conforms to ``shape``."""
+        g = self.g
+        if (shape, SH.deactivated, Literal(True)) in g:
+            return "true"
+        parts: list[str] = []
+        for prop, obj in g.predicate_objects(shape):
+            if prop in _IGNORED_SHAPE_PROPS or (prop == RDF.type):
+                continue
+            if prop == SH.property:
+                parts.append(self.property(obj, v))
+            elif prop in (SH.minCount, SH.maxCount, SH.equals, SH.disjoint, SH.lessThan, SH.lessThanOrEquals, SH.uniqueLang,
+                          SH.qualifiedValueShape, SH.qualifiedMinCount, SH.qualifiedMaxCount):
+                raise UnsupportedRule(f"{prop} on a node shape in a condition")
+            else:
+                parts.append(self.value(prop, obj, v, shape))
+        return "(" + " && ".join(parts) + ")" if parts else "true"
+
+    def value(self, prop: Node, obj: Node, v: str, owner: Node) -> str:
+        """A value-node constraint on ``v`` (``owner``: the shape that states it)."""
+        g = self.g
+        if prop == SH["class"]:
+            return f"EXISTS {{ {v} <{RDF.type}>/<{RDFS.subClassOf}>* <{obj}> }}"
+        if prop == SH.datatype:
+            return f"COALESCE(isLiteral({v}) && DATATYPE({v}) = <{obj}>, false)"
+        if prop == SH.nodeKind:
+            kinds = {SH.IRI: f"isIRI({v})", SH.BlankNode: f"isBlank({v})", SH.Literal: f"isLiteral({v})",
+                     SH.BlankNodeOrIRI: f"(isIRI({v}) || isBlank({v}))", SH.BlankNodeOrLiteral: f"(isBlank({v}) || isLiteral({v}))",
+                     SH.IRIOrLiteral: f"(isIRI({v}) || isLiteral({v}))"}
+            return kinds[obj]
+        if prop == SH.hasValue:
+            return f"sameTerm({v}, {_n3(obj)})"
+        if prop == SH["in"]:
+            return "(" + " || ".join(f"sameTerm({v}, {_n3(x)})" for x in Collection(g, obj)) + ")" if g.value(obj, RDF.first) else "false"
+        ops = {SH.minInclusive: ">=", SH.maxInclusive: "<=", SH.minExclusive: ">", SH.maxExclusive: "<"}
+        if prop in ops:
+            return f"COALESCE({v} {ops[prop]} {_n3(obj)}, false)"
+        if prop == SH.minLength:
+            return f"COALESCE(!isBlank({v}) && STRLEN(STR({v})) >= {int(obj)}, false)"
+        if prop == SH.maxLength:
+            return f"COALESCE(!isBlank({v}) && STRLEN(STR({v})) <= {int(obj)}, false)"
+        if prop == SH.pattern:
+            flags = g.value(owner, SH.flags)
+            return f"COALESCE(!isBlank({v}) && REGEX(STR({v}), {_n3(obj)}{', ' + _n3(flags) if flags else ''}), false)"
+        if prop == SH.flags:
+            return "true"
+        if prop == SH.node:
+            return self.shape(obj, v)
+        if prop == SH["not"]:
+            return f"!({self.shape(obj, v)})"
+        if prop == SH["and"]:
+            return "(" + " && ".join(self.shape(x, v) for x in Collection(g, obj)) + ")"
+        if prop == SH["or"]:
+            return "(" + " || ".join(self.shape(x, v) for x in Collection(g, obj)) + ")"
+        raise UnsupportedRule(f"constraint {prop} in a condition is not supported")
+
+    def property(self, ps: Node, v: str) -> str:
+        g = self.g
+        if (ps, SH.deactivated, Literal(True)) in g:
+            return "true"
+        path = _sparql_path(g, g.value(ps, SH.path))
+        parts: list[str] = []
+        per_value: list[tuple[Node, Node]] = []
+        for prop, obj in g.predicate_objects(ps):
+            if prop in _IGNORED_SHAPE_PROPS:
+                continue
+            if prop in (SH.minCount, SH.maxCount):
+                n = int(obj) + (1 if prop == SH.maxCount else 0)
+                if n == 0:
+                    continue
+                xs = [self.var() for _ in range(n)]
+                pats = " ".join(f"{v} {path} {x} ." for x in xs)
+                distinct = " && ".join(f"!sameTerm({a}, {b})" for k, a in enumerate(xs) for b in xs[k + 1:])
+                block = f"{{ {pats}{f' FILTER({distinct})' if distinct else ''} }}"
+                parts.append(("EXISTS " if prop == SH.minCount else "NOT EXISTS ") + block)
+            elif prop == SH.equals:
+                x = self.var()
+                parts.append(f"NOT EXISTS {{ {v} {path} {x} FILTER NOT EXISTS {{ {v} <{obj}> {x} }} }}")
+                parts.append(f"NOT EXISTS {{ {v} <{obj}> {x} FILTER NOT EXISTS {{ {v} {path} {x} }} }}")
+            elif prop == SH.disjoint:
+                x = self.var()
+                parts.append(f"NOT EXISTS {{ {v} {path} {x} . {v} <{obj}> {x} }}")
+            elif prop in (SH.lessThan, SH.lessThanOrEquals):
+                x, y = self.var(), self.var()
+                op = "<" if prop == SH.lessThan else "<="
+                parts.append(f"NOT EXISTS {{ {v} {path} {x} . {v} <{obj}> {y} FILTER(!COALESCE({x} {op} {y}, false)) }}")
+            elif prop == SH.hasValue:
+                parts.append(f"EXISTS {{ {v} {path} {_n3(obj)} }}")
+            elif prop in (SH.uniqueLang, SH.qualifiedValueShape, SH.qualifiedMinCount, SH.qualifiedMaxCount, SH.closed):
+                raise UnsupportedRule(f"{prop} in a condition is not supported")
+            else:
+                per_value.append((prop, obj))
+        for prop, obj in per_value:
+            x = self.var()
+            parts.append(f"NOT EXISTS {{ {v} {path} {x} FILTER(!({self.value(prop, obj, x, ps)})) }}")
+        return "(" + " && ".join(parts) + ")" if parts else "true"
+
+
+class _NodeExpressions:
+    """SHACL-AF node expressions of a TripleRule compiled into patterns and BINDs around ?this."""
+
+    def __init__(self, g: Graph) -> None:
+        self.g = g
+        self.n = 0
+        self.lines: list[str] = []
+
+    def var(self, stem: str = "n") -> str:
+        self.n += 1
+        return f"?_{stem}{self.n}"
+
+    def expr(self, node: Node) -> str:
+        g = self.g
+        if node == SH.this:
+            return "?this"
+        if isinstance(node, (URIRef, Literal)):
+            return _n3(node)
+        path = g.value(node, SH.path)
+        if path is not None:
+            if g.value(node, SH.nodes) is not None:
+                raise UnsupportedRule("sh:nodes in a path expression is not supported")
+            out = self.var()
+            self.lines.append(f"?this {_sparql_path(g, path)} {out} .")
+            return out
+        calls = [(p, o) for p, o in g.predicate_objects(node) if g.value(o, RDF.first) is not None or o == RDF.nil]
+        if len(calls) == 1 and (calls[0][0], SH.select, None) in g or (len(calls) == 1 and g.value(calls[0][0], SH.select)):
+            fn, args = calls[0]
+            return self.call(fn, [self.expr(a) for a in Collection(g, args)])
+        raise UnsupportedRule(f"unsupported node expression {node}")
+
+    def call(self, fn: Node, args: list[str]) -> str:
+        """Inline a sh:SPARQLFunction: its SELECT's body and projection, parameters renamed to the arguments."""
+        g = self.g
+        params = []
+        for p in g.objects(fn, SH.parameter):
+            path = g.value(p, SH.path)
+            order = g.value(p, SH.order)
+            local = re.split(r"[/#]", str(path))[-1]
+            params.append((float(order) if order is not None else 0.0, local))
+        params.sort()
+        if len(params) != len(args):
+            raise UnsupportedRule(f"{fn} takes {len(params)} arguments, got {len(args)}")
+        select = str(g.value(fn, SH.select))
+        prefixes = _prefixes_of(g, fn)
+        rename = {name: arg for (_o, name), arg in zip(params, args)}
+        self.n += 1
+        tag = self.n
+        toks = tokenize(select)
+        pieces = []
+        pos = 0
+        for t in toks:
+            if t.kind == "var":
+                name = t.text[1:]
+                new = rename.get(name) or f"?_f{tag}_{name}"
+                pieces.append(select[pos:t.start] + new)
+                pos = t.end
+            elif t.kind == "pname":
+                prefix, _, local = t.text.partition(":")
+                if prefix not in prefixes:
+                    raise UnsupportedRule(f"undeclared prefix {prefix!r} in {fn}")
+                pieces.append(select[pos:t.start] + f"<{prefixes[prefix]}{local}>")
+                pos = t.end
+        pieces.append(select[pos:])
+        text = "".join(pieces)
+        m = re.match(r"\s*SELECT\s+(.*?)\s+WHERE\s*\{(.*)\}\s*$", text, re.S | re.I)
+        if not m:
+            raise UnsupportedRule(f"unsupported function body of {fn}")
+        projection, body = m.group(1).strip(), m.group(2)
+        out = self.var("r")
+        pm = re.fullmatch(r"\(\s*(.*)\s+AS\s+(\?\S+)\s*\)", projection, re.S | re.I)
+        self.lines.append(body)
+        if pm:
+            self.lines.append(f"BIND(({pm.group(1)}) AS {out})")
+        elif re.fullmatch(r"\?\S+", projection):
+            self.lines.append(f"BIND({projection} AS {out})")
+        else:
+            raise UnsupportedRule(f"unsupported projection in {fn}")
+        return out
+
+
+def _targets(g: Graph, shape: Node) -> list[str]:
+    """Group patterns that bind ?this to each focus node of ``shape``."""
+    out = []
+    nodes = list(g.objects(shape, SH.targetNode))
+    if nodes:
+        out.append("VALUES ?this { " + " ".join(_n3(n) for n in nodes) + " }")
+    classes = list(g.objects(shape, SH.targetClass))
+    if (shape, RDF.type, RDFS.Class) in g or (shape, RDF.type, OWL.Class) in g:
+        classes.append(shape)
+    for c in classes:
+        out.append(f"?this <{RDF.type}>/<{RDFS.subClassOf}>* {_n3(c)} .")
+    for p in g.objects(shape, SH.targetSubjectsOf):
+        out.append(f"?this {_n3(p)} ?_ts .")
+    for p in g.objects(shape, SH.targetObjectsOf):
+        out.append(f"?_to {_n3(p)} ?this .")
+    if list(g.objects(shape, SH.target)):
+        raise UnsupportedRule("SPARQL-based targets (sh:target) are not supported")
+    return out
+
+
+def _target_group(targets: list[str]) -> str:
+    if len(targets) == 1:
+        return targets[0]
+    return " UNION ".join("{ " + t + " }" for t in targets)
+
+
+def compile_rules(shapes: Graph) -> list[NativeRule]:
+    """Every active SPARQL and triple rule of a shapes graph, compiled, in the order they run."""
+    g = shapes
+    rules: list[NativeRule] = []
+    for shape, node in sorted(set(g.subject_objects(SH.rule)), key=lambda x: (str(x[0]), str(x[1]))):
+        kinds = set(g.objects(node, RDF.type))
+        if SH.SPARQLRule not in kinds and SH.TripleRule not in kinds:
+            continue
+        if (node, SH.deactivated, Literal(True)) in g or (shape, SH.deactivated, Literal(True)) in g:
+            continue
+        targets = _targets(g, shape)
+        if not targets:
+            continue  # no focus node: pyshacl never runs the rule
+        conds = _Conditions(g)
+        filters = [f"FILTER({conds.shape(c, '?this')})" for c in g.objects(node, SH.condition)]
+        if SH.SPARQLRule in kinds:
+            prefixes = _prefixes_of(g, node)
+            own, template, where_text = _split_construct(str(g.value(node, SH.construct)))
+            prefixes.update(own)
+            inner = where_text.strip()[1:-1]
+            extra: list[str] = []
+        else:
+            prefixes = {}
+            ne = _NodeExpressions(g)
+            s, p, o = (ne.expr(g.value(node, prop)) for prop in (SH.subject, SH.predicate, SH.object))
+            template = f" {s} {p} {o} . "
+            inner = ""
+            extra = ne.lines
+        prologue = "".join(f"PREFIX {k}: <{v}>\n" for k, v in sorted(prefixes.items()))
+        tmpl_group = parse_where("{" + template + "}", prefixes, pattern=False)
+        probe = parse_where("{" + inner + "\n" + "\n".join(extra) + "}", prefixes)
+        uses_this = "this" in probe.vars() or "this" in tmpl_group.vars() or bool(filters)
+        guard = None
+        parts = []
+        if uses_this:
+            parts.append(_target_group(targets))
+        elif not list(g.objects(shape, SH.targetNode)):
+            # The query does not read $this: it runs once, if the shape has a focus node at all.
+            guard = "ASK { " + _target_group(targets) + " }"
+        where = parse_where("{ " + "\n".join(parts + [inner] + extra + filters) + " }", prefixes)
+        order = g.value(node, SH.order)
+        shape_order = g.value(shape, SH.order)
+        name = str(node) if isinstance(node, URIRef) else f"{shape} rule {node}"
+        rule = _analyse(
+            NativeRule(
+                node=node, shape=shape, name=name,
+                order=(float(order) if order is not None else 0.0, float(shape_order) if shape_order is not None else 0.0, str(shape), str(node)),
+                prologue=prologue, template=template, where=where, guard=guard,
+            ),
+            tmpl_group,
+        )
+        rules.append(rule)
+    rules.sort(key=lambda r: r.order)
+    return rules
+
+
+_MINT = re.compile(r'^BIND\s*\(\s*IRI\s*\(\s*CONCAT\s*\(\s*"([a-z][a-z0-9+.-]*:[^"]+)"', re.I)
+
+
+def _top_values(where: Group) -> dict[str, frozenset[str]]:
+    out: dict[str, frozenset[str]] = {}
+    for e in where.elements:
+        if e.kind == "values" and len(e.value_vars) == 1 and all(r[0] is not None and r[0].kind == "iri" for r in e.value_rows):
+            out[e.value_vars[0]] = frozenset(r[0].value for r in e.value_rows if r[0] is not None)
+    return out
+
+
+def _walk(g: Group, position: str, top: bool, values: dict[str, frozenset[str]], out: list[Pattern], flags: dict[str, bool]) -> None:
+    for e in g.elements:
+        if e.kind == "triple":
+            out.append(Pattern(e, position, top, values))
+        elif e.kind in ("raw", "opaque"):
+            flags["opaque"] = True
+        elif e.kind == "filter" and e.negation:
+            flags["opaque"] = True
+        elif e.kind in ("union", "group", "graph"):
+            for b in e.branches:
+                _walk(b, position, False, values, out, flags)
+        elif e.kind == "optional":
+            _walk(e.branches[0], "optional" if position == "required" else position, False, values, out, flags)
+        elif e.kind == "minus":
+            _walk(e.branches[0], "negated", False, values, out, flags)
+
+
+def _analyse(rule: NativeRule, template: Group) -> NativeRule:
+    """Fill in what the engine needs to know about a rule: template signatures, subjects, dependencies, patterns."""
+    binds = {e.var: e for e in rule.where.elements if e.kind == "bind"}
+    pattern_bound = rule.where.binds()
+    values = _top_values(rule.where)
+    subjects: list[str] = []
+    deps: set[str] = set()
+    pattern_subjects: list[str] = []
+    sigs: list[Sig] = []
+    const_subject = False
+    wild = False
+
+    def expand(v: str, seen: set[str]) -> set[str]:
+        if v in binds and v not in pattern_bound and v not in seen:
+            seen.add(v)
+            out: set[str] = set()
+            for x in binds[v].vars - {v}:
+                out |= expand(x, seen)
+            return out
+        return {v}
+
+    for e in template.elements:
+        if e.kind != "triple" or e.s is None or e.p is None or e.o is None:
+            wild = True
+            continue
+        minted = False
+        if e.s.kind == "var":
+            v = e.s.value
+            if v not in subjects:
+                subjects.append(v)
+            if v in binds and v not in pattern_bound:
+                minted = bool(_MINT.match(binds[v].text))
+                deps |= expand(v, set())
+            else:
+                deps.add(v)
+                if v not in pattern_subjects:
+                    pattern_subjects.append(v)
+        else:
+            const_subject = True
+        pred = e.p.value if e.p.kind == "iri" else None
+        classes: frozenset[str] | None = None
+        if pred == RDF_TYPE:
+            if e.o.kind == "iri":
+                classes = frozenset([e.o.value])
+            elif e.o.kind == "var" and e.o.value in values:
+                classes = values[e.o.value]
+        sigs.append(Sig(pred, classes, minted))
+    if wild:
+        sigs.append(Sig(None, None, False))
+    variants = []
+    for where in _expand_unions(rule.where):
+        flags = {"opaque": False}
+        patterns: list[Pattern] = []
+        _walk(where, "required", True, _top_values(where), patterns, flags)
+        variants.append(Variant(where, patterns, flags["opaque"]))
+    rule.sigs = sigs
+    rule.subjects = subjects
+    rule.deps = sorted(deps)
+    rule.pattern_subjects = pattern_subjects
+    rule.variants = variants
+    rule.const_subject = const_subject
+    return rule
+
+
+def _expand_unions(g: Group, limit: int = 16) -> list[Group]:
+    """Distribute the group's top-level UNIONs: one union-free group per combination of branches.
+
+    Join, OPTIONAL, BIND, MINUS and FILTER all act row by row on their left side, so a group
+    holding a UNION is the union of the groups holding one branch each. A branch of plain
+    patterns is inlined (its filters would otherwise change scope); any other stays a group.
+    """
+    variants: list[list[Element]] = [[]]
+    for e in g.elements:
+        if e.kind == "union" and len(variants) * len(e.branches) <= limit:
+            expanded = []
+            for v in variants:
+                for b in e.branches:
+                    if all(x.kind in ("triple", "values") for x in b.elements):
+                        expanded.append(v + b.elements)
+                    else:
+                        expanded.append(v + [Element("group", b.text, b.vars(), branches=[b])])
+            variants = expanded
+        else:
+            variants = [v + [e] for v in variants]
+    return [Group(els, g.text) for els in variants]
+
+
+# --------------------------------------------------------------------------------------
+# Which variables to anchor on a delta
+# --------------------------------------------------------------------------------------
+
+
+def _unifies(pat: Pattern, sig: Sig) -> bool:
+    """Whether a triple produced under ``sig`` can match the pattern."""
+    e = pat.elem
+    if e.path or e.p is None or e.p.kind != "iri":
+        return True
+    if sig.pred is not None and sig.pred != e.p.value:
+        return False
+    if e.p.value == RDF_TYPE and sig.classes is not None and e.o is not None:
+        if e.o.kind == "iri":
+            return e.o.value in sig.classes
+        if e.o.kind == "var" and e.o.value in pat.values:
+            return bool(pat.values[e.o.value] & sig.classes)
+    return True
+
+
+def _matches_delta(pat: Pattern, preds: frozenset[str], classes: frozenset[str]) -> bool:
+    """Whether some triple with one of ``preds`` (rdf:type ones with ``classes``) can match the pattern."""
+    e = pat.elem
+    if e.path or e.p is None or e.p.kind != "iri":
+        return bool(preds)
+    if e.p.value not in preds:
+        return False
+    if e.p.value == RDF_TYPE and e.o is not None:
+        if e.o.kind == "iri":
+            return e.o.value in classes
+        if e.o.kind == "var" and e.o.value in pat.values:
+            return bool(pat.values[e.o.value] & classes)
+    return True
+
+
+@dataclass
+class Anchors:
+    """Where a rule must look again after a change: subject variables and the predicates to look for.
+
+    ``full`` means the change can reach the rule through a pattern no subject anchor covers
+    (a property path, a constant subject, a negation or an opaque part).
+    """
+
+    by_var: dict[str, set[str | None]] = field(default_factory=dict)
+    full: bool = False
+
+    def add(self, pat: Pattern) -> None:
+        e = pat.elem
+        if e.path or e.s is None or e.s.kind != "var" or pat.position == "negated":
+            self.full = True
+            return
+        pred = e.p.value if e.p is not None and e.p.kind == "iri" else None
+        self.by_var.setdefault(e.s.value, set()).add(pred)
+
+
+def derived_anchors(rule: Variant, sigs: list[Sig]) -> Anchors:
+    """Anchors of a rule for new or removed *inferred* triples (the rules' own output).
+
+    A variable is an anchor when one of its patterns unifies with a template. A minted
+    subject (an IRI a rule builds with BIND(IRI(CONCAT("prefix", …)))) only ever has
+    inferred triples, so it can bind a variable only if every required pattern of that
+    variable unifies with a minted template: ``?claim fimi:claimPredicate ?p`` rules out
+    inferred links as claims, although links have a fimi:confidence too.
+    """
+    out = Anchors()
+    if not sigs:
+        return out
+    minted = [s for s in sigs if s.minted]
+    required: dict[str, list[Pattern]] = {}
+    for pat in rule.patterns:
+        e = pat.elem
+        if pat.position == "required" and pat.top and e.s is not None and e.s.kind == "var":
+            required.setdefault(e.s.value, []).append(pat)
+    for pat in rule.patterns:
+        matching = [s for s in sigs if _unifies(pat, s)]
+        if not matching:
+            continue
+        e = pat.elem
+        if e.s is not None and e.s.kind == "var" and not e.path and pat.position != "negated":
+            reqs = required.get(e.s.value, [])
+            via_other = any(not s.minted for s in matching)
+            via_minted = any(s.minted for s in matching) and all(any(_unifies(q, m) for m in minted) for q in reqs)
+            if not (via_other or via_minted):
+                continue
+        out.add(pat)
+    if rule.opaque:
+        out.full = True
+    return out
+
+
+def asserted_anchors(rule: Variant, preds: frozenset[str], classes: frozenset[str], *, optional_only: bool) -> Anchors:
+    """Anchors of a rule for added or removed asserted triples with these predicates and classes."""
+    out = Anchors()
+    for pat in rule.patterns:
+        if optional_only and pat.position == "required":
+            continue
+        if _matches_delta(pat, preds, classes):
+            out.add(pat)
+    if rule.opaque and preds:
+        out.full = True
+    return out
+
+
+def anchor_text(var: str, preds: set[str | None], graphs: list[str]) -> str:
+    """A subquery binding ``?var`` to each subject of the given predicates in the given graphs.
+
+    One branch per (graph, predicate), both constant: pyoxigraph then reads the graph's own
+    index; with ``VALUES ?g`` it scans the predicate across the whole store.
+    """
+    if None in preds:
+        branches = [f"{{ GRAPH <{g}> {{ ?{var} ?_dp ?_do }} }}" for g in graphs]
+    else:
+        branches = [f"{{ GRAPH <{g}> {{ ?{var} <{p}> ?_do }} }}" for g in graphs for p in sorted(x for x in preds if x)]
+    return f"{{ SELECT DISTINCT ?{var} WHERE {{ {' UNION '.join(branches)} }} }}"
+
+
+def _term_text(term: Any) -> str:
+    """A pyoxigraph term as SPARQL text."""
+    if term is None:
+        return "UNDEF"
+    return str(term)
+
+
+def values_text(names: list[str], rows: Iterable[tuple[Any, ...]]) -> str:
+    """A VALUES block (pyoxigraph terms; None is UNDEF)."""
+    body = " ".join("(" + " ".join(_term_text(t) for t in row) + ")" for row in rows)
+    return "VALUES (" + " ".join("?" + n for n in names) + ") { " + body + " }"
+
+
+# --------------------------------------------------------------------------------------
+# The engine
+# --------------------------------------------------------------------------------------
+
+NT = ox.RdfFormat.N_TRIPLES
+SCRATCH_PREFIX = str(GRAPH) + "reasoning/"
+"""Named graphs the engine uses while it works (generations, deltas); none survives a run."""
+
+
+@dataclass
+class RunStats:
+    """What one engine run did."""
+
+    passes: int = 0
+    queries: int = 0
+    generations: int = 0
+    added: int = 0
+    removed: int = 0
+    rebuilt: bool = False
+    seconds: float = 0.0
+    detail: dict[str, float] = field(default_factory=dict)
+
+
+class Engine:
+    """Runs compiled rules inside one pyoxigraph store whose default graph, for the rules, is the union of its graphs.
+
+    Full rebuild: drop the inferred graph, run every rule once, then again on what each
+    round added (semi-naive, per-rule watermarks over generation graphs), until a whole
+    round adds nothing; the generations are then added to the inferred graph.
+
+    Incremental change (one source added, replaced or removed), DRed-style:
+
+    1. stage the asserted triples that really appeared (``added``) or disappeared
+       (``removed``: kept visible meanwhile, so the union is still the old data);
+    2. over-delete: every inferred node whose derivation read a removed triple, or read in
+       an OPTIONAL a position where an added triple now matches (rules with OPTIONAL are not
+       monotonic), is found by running the rule anchored on the delta without its group
+       filters (an interval that was empty may stop being empty); its triples are wiped, and
+       so on for the nodes that read wiped triples;
+    3. re-derive the wiped nodes from their premises (the variables their IRIs are minted
+       from), run the rules anchored on the added triples, and continue semi-naively.
+    """
+
+    def __init__(self, store: ox.Store, rules: list[NativeRule], *, inferred: str = str(INFERRED_GRAPH),
+                 scratch: str = SCRATCH_PREFIX) -> None:
+        self.ox = store
+        self.rules = rules
+        self.inferred = inferred
+        self.scratch = scratch
+        sigs = [s for r in rules for s in r.sigs]
+        # derived[i][k]: anchors of variant k of rule i for the rules' own output
+        self.derived = [[derived_anchors(v, sigs) for v in r.variants] for r in rules]
+        self.stats = RunStats()
+        self._counter = 0
+        # Seconds of each variant's full query (measured on the first pass of a rebuild) and of
+        # one anchored row, to choose between anchoring first and checking the delta late.
+        self._full_secs: dict[tuple[int, int], float] = {}
+        self._row_secs: dict[tuple[int, int, str], float] = {}
+        self._sigs: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+
+    def _delta_anchors(self, i: int, k: int, graphs: list[str]) -> dict[str, set[str | None]]:
+        """Anchors of variant k of rule i on these delta graphs: the derived anchors whose
+        patterns can match what the graphs actually hold (predicates, classes)."""
+        derived = self.derived[i][k]
+        if not derived.by_var:
+            return {}
+        preds: set[str] = set()
+        classes: set[str] = set()
+        for g in graphs:
+            if g not in self._sigs:
+                self._sigs[g] = self._signature(g)
+            preds |= self._sigs[g][0]
+            classes |= self._sigs[g][1]
+        live = asserted_anchors(self.rules[i].variants[k], frozenset(preds), frozenset(classes), optional_only=False)
+        return {v: live.by_var[v] for v in derived.by_var if v in live.by_var}
+
+    # -- store access -------------------------------------------------------------------
+
+    def _query(self, text: str) -> Any:
+        self.stats.queries += 1
+        return self.ox.query(text, use_default_graph_as_union=True)
+
+    def _graph(self, name: str) -> str:
+        return self.scratch + name
+
+    def _count(self, graph: str) -> int:
+        res = self.ox.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+        return int(next(iter(res))["n"].value)
+
+    def clear_scratch(self) -> None:
+        """Drop any graph left under the scratch prefix (e.g. by an interrupted run)."""
+        for g in list(self.ox.named_graphs()):
+            if isinstance(g, ox.NamedNode) and g.value.startswith(self.scratch):
+                self.ox.remove_graph(g)
+
+    def _run_into(self, queries: list[str | tuple[str, Callable[[float], None]]], graph: str) -> int:
+        """Run CONSTRUCT queries, keep in ``graph`` only the triples no other graph holds; return how many.
+
+        A query may come with a callback that receives its run time.
+        """
+        target = ox.NamedNode(graph)
+        d = self.stats.detail
+        for item in queries:
+            q, timed = (item, None) if isinstance(item, str) else item
+            t = time.perf_counter()
+            data = self._query(q).serialize(format=NT)
+            t1 = time.perf_counter()
+            if data:
+                self.ox.load(data, format=NT, to_graph=target)
+            t2 = time.perf_counter()
+            if timed is not None:
+                timed(t1 - t)
+            d["query"] = d.get("query", 0.0) + t1 - t
+            d["load"] = d.get("load", 0.0) + t2 - t1
+        t = time.perf_counter()
+        self.ox.update(
+            f"DELETE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} "
+            f"GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != <{graph}>) }}"
+        )
+        n = self._count(graph)
+        d["dedup"] = d.get("dedup", 0.0) + time.perf_counter() - t
+        if not n:
+            self.ox.remove_graph(target)
+        return n
+
+    def _guard_ok(self, rule: NativeRule) -> bool:
+        return rule.guard is None or bool(self._query(rule.prologue + rule.guard))
+
+    # -- fixpoint -----------------------------------------------------------------------
+
+    def _fixpoint(self, wm: list[int], gens: list[tuple[int, str]], on_pass: Callable[[int, int], None] | None,
+                  check_fresh: bool = False) -> None:
+        """Run rules until a whole pass adds nothing; ``wm[i]`` is the last generation rule i has seen (-1: never ran)."""
+        while True:
+            produced = False
+            for i, rule in enumerate(self.rules):
+                if wm[i] < 0:
+                    queries = [(rule.query(k), self._timer(self._full_secs, (i, k))) for k in range(len(rule.variants))]
+                else:
+                    delta = [g for gid, g in gens if gid > wm[i]]
+                    queries = []
+                    for k, anchors in enumerate(self.derived[i]) if delta else ():
+                        if anchors.full:
+                            queries.append(rule.query(k))
+                        else:
+                            live = self._delta_anchors(i, k, delta)
+                            queries += [self._anchored(i, k, v, ps, delta) for v, ps in sorted(live.items())]
+                    if not queries:
+                        wm[i] = self._counter
+                        continue
+                wm[i] = self._counter
+                if not self._guard_ok(rule):
+                    continue
+                self._counter += 1
+                graph = self._graph(f"gen/{self._counter}")
+                t = time.perf_counter()
+                n = self._run_into(queries, graph)
+                key = f"pass {self.stats.passes + 1} {rule.name.rsplit('/', 1)[-1]}"
+                self.stats.detail[key] = self.stats.detail.get(key, 0.0) + time.perf_counter() - t
+                if n:
+                    if check_fresh and self._touches_existing(graph):
+                        raise _NeedsRebuild("a rule added triples to a node that already existed")
+                    gens.append((self._counter, graph))
+                    self.stats.generations += 1
+                    self.stats.added += n
+                    produced = True
+            self.stats.passes += 1
+            if on_pass is not None:
+                on_pass(self.stats.passes, self.stats.added)
+            if not produced:
+                return
+
+    @staticmethod
+    def _timer(table: dict, key: tuple, per: int = 1) -> Callable[[float], None]:
+        def record(secs: float) -> None:
+            table[key] = secs / max(per, 1)
+        return record
+
+    def _anchored(self, i: int, k: int, var: str, preds: set[str | None], delta: list[str]) -> tuple[str, Callable[[float], None]]:
+        """Variant k of rule i restricted to ``?var`` in the delta: anchored first when that is cheaper than
+        running the whole variant with a late membership check (known from the first pass)."""
+        rule = self.rules[i]
+        anchor = anchor_text(var, preds, delta)
+        full = self._full_secs.get((i, k))
+        rows = 0
+        if full is not None:
+            res = self.ox.query(f"SELECT (COUNT(*) AS ?n) WHERE {anchor}")
+            rows = int(next(iter(res))["n"].value)
+            per_row = self._row_secs.get((i, k, var), 2e-4)
+            if rows * per_row > full:
+                return rule.query(k, check=(var, anchor)), self._timer(self._full_secs, (i, k))
+        return rule.query(k, first=anchor, bound={var}), self._timer(self._row_secs, (i, k, var), rows) if rows else (lambda s: None)
+
+    def _touches_existing(self, graph: str) -> bool:
+        # Incremental insertion assumes a node's triples are all derived together (its IRI is
+        # minted from its premises). New triples on an existing subject would make OPTIONAL
+        # reads of it non-monotonic: fall back to a rebuild then.
+        return bool(self.ox.query(f"ASK {{ GRAPH <{graph}> {{ ?s ?p ?o }} GRAPH <{self.inferred}> {{ ?s ?p2 ?o2 }} }}"))
+
+    def _merge(self, gens: list[tuple[int, str]]) -> None:
+        if gens:
+            self.ox.update(" ;\n".join(f"ADD <{g}> TO <{self.inferred}> ; DROP SILENT GRAPH <{g}>" for _gid, g in gens))
+
+    def rebuild(self, on_pass: Callable[[int, int], None] | None = None) -> RunStats:
+        """Drop the inferred graph and derive it again from the asserted graphs."""
+        started = time.perf_counter()
+        self.clear_scratch()
+        self.ox.update(f"DROP SILENT GRAPH <{self.inferred}>")
+        gens: list[tuple[int, str]] = []
+        self._fixpoint([-1] * len(self.rules), gens, on_pass)
+        t = time.perf_counter()
+        self._merge(gens)
+        self.stats.detail["merge"] = time.perf_counter() - t
+        self.stats.rebuilt = True
+        self.stats.seconds = time.perf_counter() - started
+        return self.stats
+
+    # -- incremental --------------------------------------------------------------------
+
+    def _signature(self, graph: str) -> tuple[frozenset[str], frozenset[str]]:
+        preds = frozenset(r["p"].value for r in self.ox.query(f"SELECT DISTINCT ?p WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"))
+        classes = frozenset(
+            r["c"].value for r in self.ox.query(f"SELECT DISTINCT ?c WHERE {{ GRAPH <{graph}> {{ ?s a ?c }} FILTER(isIRI(?c)) }}")
+            if isinstance(r["c"], ox.NamedNode)
+        )
+        return preds, classes
+
+    def _detect(self, i: int, k: int, anchors: Anchors, graphs: list[str], found: dict[int, set[tuple[Any, ...]]]) -> None:
+        """Rows (template subjects + premises) of variant k of rule i anchored on ``graphs``, filters dropped."""
+        rule = self.rules[i]
+        names = rule.subjects + [d for d in rule.deps if d not in rule.subjects]
+        for v, ps in sorted(anchors.by_var.items()):
+            q = rule.query(k, first=anchor_text(v, ps, graphs), bound={v}, select=names, drop_filters=True)
+            for row in self._query(q):
+                found.setdefault(i, set()).add(tuple(row[n] for n in names))
+
+    def change(self, *, source_graph: str | None, source_iri: str | None, previous: bytes | None,
+               sources_graph: str = str(SOURCES_GRAPH)) -> RunStats:
+        """Bring the inferred graph up to date after one source was added (``previous`` None), replaced or removed.
+
+        ``source_graph``/``source_iri``: the source as it is now in the store (None when it
+        was removed); ``previous``: N-Triples of the source's triples before the change
+        (metadata and claims), None when it is new.
+        """
+        started = time.perf_counter()
+        try:
+            self._change(source_graph, source_iri, previous, sources_graph)
+        except _NeedsRebuild:
+            self.stats = RunStats()
+            self.rebuild()
+        self.stats.seconds = time.perf_counter() - started
+        return self.stats
+
+    def _change(self, source_graph: str | None, source_iri: str | None, previous: bytes | None, sources_graph: str) -> None:
+        t0 = time.perf_counter()
+        self.clear_scratch()
+        added, removed, prev = self._graph("added"), self._graph("removed"), self._graph("previous")
+        parts = []
+        if previous:
+            self.ox.load(previous, format=NT, to_graph=ox.NamedNode(prev))
+        if source_graph is not None:
+            parts.append(f"INSERT {{ GRAPH <{added}> {{ ?s ?p ?o }} }} WHERE {{ GRAPH <{source_graph}> {{ ?s ?p ?o }} }}")
+            if source_iri:
+                parts.append(f"INSERT {{ GRAPH <{added}> {{ <{source_iri}> ?p ?o }} }} WHERE {{ GRAPH <{sources_graph}> {{ <{source_iri}> ?p ?o }} }}")
+            # Only what was not there before is new.
+            parts.append(
+                f"DELETE {{ GRAPH <{added}> {{ ?s ?p ?o }} }} WHERE {{ GRAPH <{added}> {{ ?s ?p ?o }} GRAPH ?g {{ ?s ?p ?o }} "
+                f"FILTER(?g NOT IN (<{added}>, <{source_graph}>, <{sources_graph}>)) }}"
+            )
+        if previous:
+            parts.append(
+                f"INSERT {{ GRAPH <{removed}> {{ ?s ?p ?o }} }} WHERE {{ GRAPH <{prev}> {{ ?s ?p ?o }} "
+                f"FILTER NOT EXISTS {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g NOT IN (<{prev}>, <{added}>)) }} }}"
+            )
+            parts.append(f"DROP SILENT GRAPH <{prev}>")
+        if parts:
+            self.ox.update(" ;\n".join(parts))
+        add_sig = self._signature(added)
+        rem_sig = self._signature(removed)
+        self.stats.detail["stage"] = time.perf_counter() - t0
+
+        # Rules the change reaches through something no anchor covers: rebuild.
+        plans: list[list[tuple[Anchors, Anchors, Anchors]]] = []
+        for i, rule in enumerate(self.rules):
+            per_variant = []
+            for k, variant in enumerate(rule.variants):
+                on_removed = asserted_anchors(variant, *rem_sig, optional_only=False)
+                on_added_opt = asserted_anchors(variant, *add_sig, optional_only=True)
+                seed = asserted_anchors(variant, *add_sig, optional_only=False)
+                if on_removed.full or on_added_opt.full or seed.full or self.derived[i][k].full or rule.const_subject:
+                    raise _NeedsRebuild(f"rule {rule.name} cannot be maintained incrementally")
+                per_variant.append((on_removed, on_added_opt, seed))
+            plans.append(per_variant)
+
+        # 2. over-delete, in the old data (removed triples still visible)
+        t1 = time.perf_counter()
+        found: dict[int, set[tuple[Any, ...]]] = {}
+        for i, per_variant in enumerate(plans):
+            for k, (on_removed, on_added_opt, _seed) in enumerate(per_variant):
+                if on_removed.by_var:
+                    self._detect(i, k, on_removed, [removed], found)
+                if on_added_opt.by_var:
+                    self._detect(i, k, on_added_opt, [added], found)
+        wiped: set[Any] = set()
+        wiped_pattern_subjects: set[Any] = set()
+        rederive: dict[int, set[tuple[Any, ...]]] = {}
+        wiped_graphs: list[str] = []
+        frontier = found
+        rounds = 0
+        while frontier:
+            new_subjects: set[Any] = set()
+            for i, rows in frontier.items():
+                rule = self.rules[i]
+                names = rule.subjects + [d for d in rule.deps if d not in rule.subjects]
+                dep_idx = [names.index(d) for d in rule.deps]
+                for row in rows:
+                    rederive.setdefault(i, set()).add(tuple(row[j] for j in dep_idx))
+                    for j, v in enumerate(rule.subjects):
+                        if row[j] is not None and row[j] not in wiped:
+                            new_subjects.add(row[j])
+                            if v in rule.pattern_subjects:
+                                wiped_pattern_subjects.add(row[j])
+            if not new_subjects:
+                break
+            wiped |= new_subjects
+            rounds += 1
+            wgraph = self._graph(f"wiped/{rounds}")
+            subjects = " ".join(_term_text(s) for s in sorted(new_subjects, key=str) if not isinstance(s, ox.Literal))
+            self.ox.update(
+                f"DELETE {{ GRAPH <{self.inferred}> {{ ?s ?p ?o }} }} INSERT {{ GRAPH <{wgraph}> {{ ?s ?p ?o }} }} "
+                f"WHERE {{ VALUES ?s {{ {subjects} }} GRAPH <{self.inferred}> {{ ?s ?p ?o }} }}"
+            )
+            n = self._count(wgraph)
+            self.stats.removed += n
+            if not n:
+                break
+            wiped_graphs.append(wgraph)
+            frontier = {}
+            for i in range(len(self.rules)):
+                for k in range(len(self.derived[i])):
+                    live = self._delta_anchors(i, k, [wgraph])
+                    if live:
+                        self._detect(i, k, Anchors(dict(live)), [wgraph], frontier)
+        self.ox.update(" ;\n".join([f"DROP SILENT GRAPH <{removed}>"] + [f"DROP SILENT GRAPH <{g}>" for g in wiped_graphs]))
+        self.stats.detail["over-delete"] = time.perf_counter() - t1
+
+        # 3. re-derive and insert, semi-naively
+        t2 = time.perf_counter()
+        start = self._counter
+        gens: list[tuple[int, str]] = []
+        for i, rule in enumerate(self.rules):
+            queries = []
+            rows = rederive.get(i)
+            for k in range(len(rule.variants)):
+                if rows and rule.deps:
+                    queries.append(rule.query(k, first=values_text(rule.deps, sorted(rows, key=str)), bound=set(rule.deps)))
+                if wiped_pattern_subjects:
+                    for v in rule.pattern_subjects:
+                        vals = values_text([v], [(s,) for s in sorted(wiped_pattern_subjects, key=str)])
+                        queries.append(rule.query(k, first=vals, bound={v}))
+                seed = plans[i][k][2]
+                for v, ps in sorted(seed.by_var.items()):
+                    queries.append(rule.query(k, first=anchor_text(v, ps, [added]), bound={v}))
+            if not queries or not self._guard_ok(rule):
+                continue
+            self._counter += 1
+            graph = self._graph(f"gen/{self._counter}")
+            n = self._run_into(queries, graph)
+            if n:
+                if self._touches_existing(graph):
+                    raise _NeedsRebuild("a rule added triples to a node that already existed")
+                gens.append((self._counter, graph))
+                self.stats.generations += 1
+                self.stats.added += n
+        self._fixpoint([start] * len(self.rules), gens, None, check_fresh=True)
+        self._merge(gens)
+        self.ox.update(f"DROP SILENT GRAPH <{added}>")
+        self.stats.detail["insert"] = time.perf_counter() - t2
+
+
+class _NeedsRebuild(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------------------
+# Entry points
+# --------------------------------------------------------------------------------------
+
+
+def run_on_graph(data: Graph, shapes: Graph) -> Graph:
+    """Apply the rules of ``shapes`` to ``data`` with the native engine; return only the inferred triples."""
+    store = ox.Store()
+    data_graph = ox.NamedNode(SCRATCH_PREFIX.rstrip("/") + "-input")
+    store.load(data.serialize(format="nt").encode(), format=NT, to_graph=data_graph)
+    inferred = str(INFERRED_GRAPH)
+    Engine(store, compile_rules(shapes), inferred=inferred).rebuild()
+    out = store.dump(format=NT, from_graph=ox.NamedNode(inferred))
+    return Graph().parse(data=out.decode(), format="nt")
