@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import InputError, NotFound
+from .ontology import grade_ranks, notations
 from .ruleset import rule_labels
 from .store import GraphStore
-from .vocab import INFERRED_GRAPH, ONTOLOGY_GRAPH, SOURCES_GRAPH
+from .vocab import INFERRED_GRAPH, SOURCES_GRAPH
 
 
 def confidence_label(confidence: int | None) -> str | None:
@@ -50,70 +51,85 @@ def subject_exists(store: GraphStore, subject: str) -> bool:
 
 
 # pyoxigraph's union default graph yields a triple once per graph that holds it (entities
-# are typed in every source that mentions them), hence DISTINCT throughout.
+# are typed in every source that mentions them), so type checks are EXISTS filters and the
+# inferred nodes are read from their own graph; notations come from the ontology in Python.
+def _states(store: GraphStore, iris: set[str]) -> set[str]:
+    if not iris:
+        return set()
+    values = " ".join(f"<{i}>" for i in sorted(iris))
+    return {r["x"] for r in store.select(f"SELECT ?x WHERE {{ VALUES ?x {{ {values} }} FILTER EXISTS {{ ?x a fimi:State }} }}")}
+
+
 def _links(store: GraphStore, subject: str) -> list[dict[str, Any]]:
-    return store.select(
+    rows = store.select(
         f"""
-        SELECT DISTINCT ?link ?state ?grade ?rank ?directness ?confidence ?path ?rule ?from ?until ?marking WHERE {{
+        SELECT ?link ?state ?grade ?directness ?confidence ?path ?rule ?from ?until ?marking WHERE {{
           GRAPH <{INFERRED_GRAPH}> {{
             ?link a fimi:AttributionLink ; fimi:linkSubject <{subject}> ; fimi:linkTarget ?state ;
-                  fimi:grade ?g ; fimi:directness ?d ; fimi:confidence ?confidence ;
-                  fimi:rule ?rule ; fimi:marking ?m .
+                  fimi:grade ?grade ; fimi:directness ?directness ; fimi:confidence ?confidence ;
+                  fimi:rule ?rule ; fimi:marking ?marking .
             OPTIONAL {{ ?link fimi:viaPath ?path }}
             OPTIONAL {{ ?link fimi:validFrom ?from }}
             OPTIONAL {{ ?link fimi:validUntil ?until }}
           }}
-          ?state a fimi:State .
-          GRAPH <{ONTOLOGY_GRAPH}> {{
-            ?g skos:notation ?grade ; fimi:rank ?rank . ?d skos:notation ?directness . ?m skos:notation ?marking .
-          }}
-        }} ORDER BY ?rank DESC(?confidence) ?link
+        }}
         """
     )
+    states, ranks, names = _states(store, {r["state"] for r in rows}), grade_ranks(), notations()
+    kept = [r for r in rows if r["state"] in states]
+    kept.sort(key=lambda r: (ranks[r["grade"]], -r["confidence"], r["link"]))
+    return [{**r, "grade": names[r["grade"]], "directness": names[r["directness"]], "marking": names[r["marking"]]} for r in kept]
 
 
 def _negative_findings(store: GraphStore, subject: str) -> list[dict[str, Any]]:
-    return store.select(
+    rows = store.select(
         f"""
         SELECT DISTINCT ?finding ?state ?directness ?confidence ?path ?claim ?source ?quote ?marking WHERE {{
           GRAPH <{INFERRED_GRAPH}> {{
             ?finding a fimi:NegativeFinding ; fimi:linkSubject <{subject}> ; fimi:linkTarget ?state ;
-                     fimi:directness ?d ; fimi:confidence ?confidence ; fimi:marking ?m .
+                     fimi:directness ?directness ; fimi:confidence ?confidence ; fimi:marking ?marking .
             OPTIONAL {{ ?finding fimi:viaPath ?path }}
             ?finding fimi:premise+ ?claim .
           }}
-          ?state a fimi:State .
           ?claim fimi:claimPredicate fimi:notDirectlyLinkedTo ; fimi:statedIn ?source ; fimi:quote ?quote .
-          GRAPH <{ONTOLOGY_GRAPH}> {{ ?d skos:notation ?directness . ?m skos:notation ?marking . }}
         }} ORDER BY ?state ?finding
         """
     )
+    states, names = _states(store, {r["state"] for r in rows}), notations()
+    return [{**r, "directness": names[r["directness"]], "marking": names[r["marking"]]} for r in rows if r["state"] in states]
 
 
 def _conflicts(store: GraphStore, subject: str) -> list[dict[str, Any]]:
-    # Conflicts about the subject itself, and disputes of any claim its links rest on.
-    return store.select(
+    # First the few conflicts that concern the subject: about it, or disputing a claim one
+    # of its links rests on; then their sides. Conflicts found at organ level are reported
+    # once more at state level: show those.
+    found = store.select(
+        f"""
+        SELECT DISTINCT ?conflict WHERE {{
+          GRAPH <{INFERRED_GRAPH}> {{
+            {{ ?conflict fimi:linkSubject <{subject}> ; a fimi:Conflict }}
+            UNION
+            {{ ?conflict fimi:conflictKind fimi:DisputedClaim ; fimi:premise ?claim .
+               FILTER EXISTS {{ ?link fimi:linkSubject <{subject}> ; fimi:premise+ ?claim }} }}
+            OPTIONAL {{ ?conflict fimi:linkTarget ?target }}
+          }}
+          FILTER(!BOUND(?target) || EXISTS {{ ?target a fimi:State }})
+        }}
+        """
+    )
+    if not found:
+        return []
+    values = " ".join(f"<{r['conflict']}>" for r in found)
+    rows = store.select(
         f"""
         SELECT DISTINCT ?conflict ?kind ?state ?side ?sideType ?source ?quote WHERE {{
-          {{
-            GRAPH <{INFERRED_GRAPH}> {{ ?conflict a fimi:Conflict ; fimi:linkSubject <{subject}> }}
-          }} UNION {{
-            GRAPH <{INFERRED_GRAPH}> {{
-              ?link fimi:linkSubject <{subject}> ; fimi:premise+ ?claim .
-              ?conflict a fimi:Conflict ; fimi:premise ?claim .
-            }}
-          }}
+          VALUES ?conflict {{ {values} }}
           GRAPH <{INFERRED_GRAPH}> {{
-            ?conflict fimi:conflictKind ?k ; fimi:premise ?side .
+            ?conflict fimi:conflictKind ?kind ; fimi:premise ?side .
             OPTIONAL {{ ?conflict fimi:linkTarget ?state }}
           }}
-          # Conflicts found at organ level are reported once more at state level: show those.
-          FILTER(!BOUND(?state) || EXISTS {{ ?state a fimi:State }})
-          GRAPH <{ONTOLOGY_GRAPH}> {{ ?k skos:notation ?kind }}
-          OPTIONAL {{ ?side a fimi:Claim . BIND("claim" AS ?claimType) }}
-          OPTIONAL {{ ?side a fimi:AttributionLink . BIND("attribution-link" AS ?linkType) }}
-          OPTIONAL {{ ?side a fimi:NegativeFinding . BIND("negative-finding" AS ?findingType) }}
-          BIND(COALESCE(?claimType, ?linkType, ?findingType) AS ?sideType)
+          OPTIONAL {{ ?side a ?type . VALUES ?type {{ fimi:Claim fimi:AttributionLink fimi:NegativeFinding }} }}
+          BIND(IF(?type = fimi:Claim, "claim", IF(?type = fimi:AttributionLink, "attribution-link", "negative-finding")) AS ?sideType)
           OPTIONAL {{
             ?side fimi:premise* ?leaf .
             ?leaf fimi:statedIn ?source ; fimi:quote ?quote .
@@ -122,6 +138,8 @@ def _conflicts(store: GraphStore, subject: str) -> list[dict[str, Any]]:
         }} ORDER BY ?conflict ?side ?source
         """
     )
+    names = notations()
+    return [{**r, "kind": names[r["kind"]]} for r in rows]
 
 
 def attribution(store: GraphStore, subject: str) -> dict[str, Any]:
