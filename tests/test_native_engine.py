@@ -211,6 +211,12 @@ ex:Shape a sh:NodeShape ;
   [ a sh:SPARQLRule ; sh:order 7 ; sh:prefixes ex:prefixes ; sh:construct '''
     # a blank node label in a pattern is a variable shared across the pattern's triples
     CONSTRUCT { ?a ex:viaBlank ?c } WHERE { ?a ex:next _:m . _:m ex:next ?c . _:m ex:size ?z }
+  ''' ] ,
+  [ a sh:SPARQLRule ; sh:order 8 ; sh:prefixes ex:prefixes ; sh:construct '''
+    # patterns after OPTIONAL/BIND that must not move above them: ?w may be unbound, ?t is computed
+    CONSTRUCT { ?a ex:late ?l . ?a ex:plusOne ?x } WHERE {
+      ?a ex:size ?s . OPTIONAL { ?a ex:other ?w FILTER(?w > 0) } ?w rdfs:label ?l .
+      BIND(?s + 1 AS ?t) OPTIONAL { ?x ex:size ?t } }
   ''' ] .
 
 ex:Thing a rdfs:Class, sh:NodeShape ;
