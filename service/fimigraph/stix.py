@@ -107,7 +107,6 @@ from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS, XSD
 from .errors import InputError, ParseError
 from .ontology import ontology_graph
 from .vocab import FIMI, PREFIXES, STIX
-"""IRIs minted from STIX ids. TODO(lead): move into vocab.py (the only STIX IRI defined here)."""
 
 EXTENSION_SCHEMA = str(STIX) + "extension"
 """Schema URL of fimigraph's STIX property extension."""
