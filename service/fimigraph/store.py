@@ -25,7 +25,6 @@ from .vocab import (
     DCTERMS,
     INFERRED_GRAPH,
     ONTOLOGY_GRAPH,
-    SOURCE_GRAPH_PREFIX,
     SOURCES_GRAPH,
     PREFIXES,
     source_graph,
@@ -221,15 +220,19 @@ class GraphStore:
         where = f"GRAPH <{graph}> {{ ?s ?p ?o }}" if graph else "GRAPH ?g { ?s ?p ?o }"
         return int(self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}")[0]["n"])
 
-    def sources(self) -> list[SourceInfo]:
-        """Every loaded source, by id."""
+    def sources(self, *, only: str | None = None) -> list[SourceInfo]:
+        """Every loaded source, by id; ``only``: just the one with this id or IRI."""
+        # One source is looked up through its id or IRI, never by listing them all.
+        if only is not None and any(c in only for c in '"\\\n'):
+            return []
+        pick = "" if only is None else f'FILTER(?id = "{only}" || STR(?s) = "{only}")'
         rows = self.select(
             f"""
             SELECT ?s ?id ?title ?publisher ?publisherLabel ?issued ?submitted
                    (GROUP_CONCAT(DISTINCT STR(?type); separator=" ") AS ?types)
             WHERE {{
               GRAPH <{SOURCES_GRAPH}> {{
-                ?s dcterms:identifier ?id . FILTER(?s != <{ONTOLOGY_GRAPH}>)
+                ?s dcterms:identifier ?id . FILTER(?s != <{ONTOLOGY_GRAPH}>) {pick}
                 OPTIONAL {{ ?s a ?type }}
                 OPTIONAL {{ ?s dcterms:title ?title }}
                 OPTIONAL {{ ?s dcterms:publisher ?publisher }}
@@ -240,13 +243,13 @@ class GraphStore:
             }} GROUP BY ?s ?id ?title ?publisher ?publisherLabel ?issued ?submitted ORDER BY ?id
             """
         )
+        graphs = " ".join(f"<{source_graph(str(r['id']))}>" for r in rows)
         counts = {
             r["g"]: int(r["n"])
             for r in self.select(
-                f"SELECT ?g (COUNT(?c) AS ?n) WHERE {{ GRAPH ?g {{ ?c a fimi:Claim }} "
-                f"FILTER(STRSTARTS(STR(?g), \"{SOURCE_GRAPH_PREFIX}\")) }} GROUP BY ?g"
+                f"SELECT ?g (COUNT(?c) AS ?n) WHERE {{ VALUES ?g {{ {graphs} }} GRAPH ?g {{ ?c a fimi:Claim }} }} GROUP BY ?g"
             )
-        }
+        } if rows else {}
         seen: dict[str, SourceInfo] = {}
         for r in rows:
             sid = str(r["id"])
@@ -266,9 +269,8 @@ class GraphStore:
 
     def source(self, sid: str) -> SourceInfo:
         """One source by id (or by IRI)."""
-        for info in self.sources():
-            if sid in (info.id, info.iri):
-                return info
+        for info in self.sources(only=sid):
+            return info
         raise NotFound(f"no source with id {sid!r} is loaded (see `fimigraph sources` or GET /sources)")
 
     def has_source(self, source_iri: str) -> bool:
