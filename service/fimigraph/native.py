@@ -11,9 +11,12 @@ rule's own: join order only changes within a run of required patterns, OPTIONAL/
 keep their places, group filters stay group filters.
 
 Reasoning runs to a global fixpoint, semi-naively: each rule execution writes what is new
-into its own *generation* graph; a rule runs again only on the generations written since
-its last run, anchored on the subjects of the new triples its patterns can read (the
-variables whose patterns unify with some rule's CONSTRUCT template). A source added or
+straight into the inferred graph and keeps a copy as its *generation* in a small in-memory
+store; a rule runs again only on the generations written since its last run, anchored (as a
+``VALUES`` block) on the subjects of the new triples its patterns can read (the variables
+whose patterns unify with some rule's CONSTRUCT template). Generations never enter the
+on-disk store: copying them into the inferred graph at the end and deleting them cost
+more than all the rule queries (RocksDB deletes are writes). A source added or
 removed is maintained incrementally, DRed-style (see :class:`Engine`).
 """
 
@@ -557,23 +560,13 @@ def _hoist(elements: list[Element], bound: set[str]) -> list[Element]:
 class Planner:
     """Emits a group as an explicit left-deep plan of LATERAL DISTINCT steps."""
 
-    def group(self, g: Group, bound: set[str], *, drop_filters: bool = False, first: str | None = None,
-              check: tuple[str, str] | None = None) -> str:
-        """The group's elements as SPARQL text (without braces); ``bound`` are substituted from outside.
-
-        ``check`` (variable, subquery): a membership test joined laterally as soon as the
-        variable is bound (a delta restriction applied late rather than as the first step).
-        """
+    def group(self, g: Group, bound: set[str], *, drop_filters: bool = False, first: str | None = None) -> str:
+        """The group's elements as SPARQL text (without braces); ``bound`` are substituted from outside."""
         out: list[str] = [first] if first else []
         bound = set(bound)
         filters: list[str] = []
         segment: list[Element] = []
-        pending = [check] if check else []
         elements = _hoist(g.elements, bound)
-
-        def checks() -> None:
-            if pending and pending[0][0] in bound:
-                out.append("LATERAL " + pending.pop()[1])
 
         constants: set[str] = set()
 
@@ -594,7 +587,6 @@ class Planner:
                     if x.kind == "values":
                         constants.update(x.binds() - bound)
                     bound.update(x.binds())
-                checks()
 
         for e in elements:
             if e.joins:
@@ -609,10 +601,7 @@ class Planner:
                     bound.add(e.var)
                 elif e.kind == "optional":
                     bound.update(e.branches[0].binds())
-                checks()
         flush()
-        if pending:
-            out.append(("LATERAL " if out else "") + pending.pop()[1])
         return "\n".join(out + filters)
 
     def step(self, elems: list[Element], bound: set[str], *, lateral: bool) -> str:
@@ -706,10 +695,10 @@ class NativeRule:
     const_subject: bool = False  # a template triple has a constant subject
 
     def query(self, variant: int | None = None, *, first: str | None = None, bound: Iterable[str] = (),
-              select: list[str] | None = None, drop_filters: bool = False, check: tuple[str, str] | None = None) -> str:
+              select: list[str] | None = None, drop_filters: bool = False) -> str:
         """One variant (or the whole body) as a set-oriented query: CONSTRUCT, or SELECT DISTINCT of ``select``."""
         where = self.where if variant is None else self.variants[variant].where
-        body = Planner().group(where, set(bound), drop_filters=drop_filters, first=first, check=check)
+        body = Planner().group(where, set(bound), drop_filters=drop_filters, first=first)
         if select is not None:
             head = "SELECT DISTINCT " + " ".join("?" + v for v in select)
         else:
@@ -1349,6 +1338,9 @@ class Engine:
     def __init__(self, store: ox.Store, rules: list[NativeRule], *, inferred: str = str(INFERRED_GRAPH),
                  scratch: str = SCRATCH_PREFIX) -> None:
         self.ox = store
+        # The generations of the current run (their triples are in the inferred graph too).
+        self.delta = ox.Store()
+        self._minted: set[Any] = set()  # subjects this run wrote to the inferred graph
         self.rules = rules
         self.inferred = inferred
         self.scratch = scratch
@@ -1362,13 +1354,13 @@ class Engine:
         # range) scans them all, measured 80x slower on a small graph after a large one.
         self._run = f"{time.time_ns():x}-{next(_RUNS)}"
         # Seconds of each variant's full query (measured on the first pass of a rebuild) and of
-        # one anchored row, to choose between anchoring first and checking the delta late.
+        # one anchored row, to choose between anchoring on the delta and running the whole variant.
         self._full_secs: dict[tuple[int, int], float] = {}
         self._row_secs: dict[tuple[int, int, str], float] = {}
         self._sigs: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
 
-    def _delta_anchors(self, i: int, k: int, graphs: list[str]) -> dict[str, set[str | None]]:
-        """Anchors of variant k of rule i on these delta graphs: the derived anchors whose
+    def _delta_anchors(self, i: int, k: int, graphs: list[str], store: ox.Store) -> dict[str, set[str | None]]:
+        """Anchors of variant k of rule i on these delta graphs of ``store``: the derived anchors whose
         patterns can match what the graphs actually hold (predicates, classes)."""
         derived = self.derived[i][k]
         if not derived.by_var:
@@ -1377,7 +1369,7 @@ class Engine:
         classes: set[str] = set()
         for g in graphs:
             if g not in self._sigs:
-                self._sigs[g] = self._signature(g)
+                self._sigs[g] = self._signature(g, store)
             preds |= self._sigs[g][0]
             classes |= self._sigs[g][1]
         live = asserted_anchors(self.rules[i].variants[k], frozenset(preds), frozenset(classes), optional_only=False)
@@ -1402,12 +1394,18 @@ class Engine:
             if isinstance(g, ox.NamedNode) and g.value.startswith(self.scratch):
                 self.ox.remove_graph(g)
 
-    def _run_into(self, queries: list[str | tuple[str, Callable[[float], None]]], graph: str) -> int:
-        """Run CONSTRUCT queries, keep in ``graph`` only the triples no other graph holds; return how many.
+    def _run_into(self, queries: list[str | tuple[str, Callable[[float], None]]], graph: str, *,
+                  fresh_only: bool = False) -> int:
+        """Run CONSTRUCT queries; write the triples no graph holds yet to the inferred graph and,
+        as generation ``graph``, to the delta store; return how many.
 
-        A query may come with a callback that receives its run time.
+        A query may come with a callback that receives its run time. ``fresh_only``: raise
+        :class:`_NeedsRebuild` if a new triple's subject is an inferred node this run did not
+        write: incremental insertion assumes a node's triples are all derived together (its
+        IRI is minted from its premises); new triples on an existing node would make OPTIONAL
+        reads of it non-monotonic, so the caller rebuilds instead.
         """
-        target = ox.NamedNode(graph)
+        gen = ox.NamedNode(graph)
         d = self.stats.detail
         for item in queries:
             q, timed = (item, None) if isinstance(item, str) else item
@@ -1415,22 +1413,39 @@ class Engine:
             data = self._query(q).serialize(format=NT)
             t1 = time.perf_counter()
             if data:
-                self.ox.load(data, format=NT, to_graph=target)
-            t2 = time.perf_counter()
+                self.delta.load(data, format=NT, to_graph=gen)
             if timed is not None:
                 timed(t1 - t)
             d["query"] = d.get("query", 0.0) + t1 - t
-            d["load"] = d.get("load", 0.0) + t2 - t1
+            d["load"] = d.get("load", 0.0) + time.perf_counter() - t1
         t = time.perf_counter()
-        self.ox.update(
-            f"DELETE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} "
-            f"GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != <{graph}>) }}"
-        )
-        n = self._count(graph)
+        by_subject: dict[Any, list[ox.Quad]] = {}
+        for quad in self.delta.quads_for_pattern(None, None, None, gen):
+            by_subject.setdefault(quad.subject, []).append(quad)
+        inferred = ox.NamedNode(self.inferred)
+        new: list[ox.Quad] = []
+        for subject, quads in by_subject.items():
+            # One read per subject: a newly minted node has nothing to compare; a known one is compared whole.
+            held = {(q.predicate, q.object) for q in self.ox.quads_for_pattern(subject, None, None, None)}
+            fresh = []
+            for q in quads:
+                if (q.predicate, q.object) in held:
+                    self.delta.remove(q)
+                else:
+                    fresh.append(ox.Quad(q.subject, q.predicate, q.object, inferred))
+            if not fresh:
+                continue
+            if fresh_only and held and subject not in self._minted and next(
+                    iter(self.ox.quads_for_pattern(subject, None, None, inferred)), None) is not None:
+                raise _NeedsRebuild("a rule added triples to a node that already existed")
+            self._minted.add(subject)
+            new += fresh
         d["dedup"] = d.get("dedup", 0.0) + time.perf_counter() - t
-        if not n:
-            self.ox.remove_graph(target)
-        return n
+        t = time.perf_counter()
+        if new:
+            self.ox.extend(new)
+        d["write"] = d.get("write", 0.0) + time.perf_counter() - t
+        return len(new)
 
     def _guard_ok(self, rule: NativeRule) -> bool:
         return rule.guard is None or bool(self._query(rule.prologue + rule.guard))
@@ -1452,8 +1467,10 @@ class Engine:
                         if anchors.full:
                             queries.append(rule.query(k))
                         else:
-                            live = self._delta_anchors(i, k, delta)
-                            queries += [self._anchored(i, k, v, ps, delta) for v, ps in sorted(live.items())]
+                            live = self._delta_anchors(i, k, delta, self.delta)
+                            chosen = [q for v, ps in sorted(live.items()) if (q := self._anchored(i, k, v, ps, delta))]
+                            whole = [q for q in chosen if q[0] == rule.query(k)]
+                            queries += whole[:1] or chosen  # the whole variant covers every anchor
                     if not queries:
                         wm[i] = self._counter
                         continue
@@ -1463,17 +1480,19 @@ class Engine:
                 self._counter += 1
                 graph = self._graph(f"gen/{self._counter}")
                 t = time.perf_counter()
-                n = self._run_into(queries, graph)
+                n = self._run_into(queries, graph, fresh_only=check_fresh)
                 key = f"pass {self.stats.passes + 1} {rule.name.rsplit('/', 1)[-1]}"
                 self.stats.detail[key] = self.stats.detail.get(key, 0.0) + time.perf_counter() - t
                 if n:
-                    if check_fresh and self._touches_existing(graph):
-                        raise _NeedsRebuild("a rule added triples to a node that already existed")
                     gens.append((self._counter, graph))
                     self.stats.generations += 1
                     self.stats.added += n
                     produced = True
             self.stats.passes += 1
+            # Generations every rule has read are not needed any more.
+            for gid, g in [x for x in gens if x[0] <= min(wm)]:
+                self.delta.remove_graph(ox.NamedNode(g))
+                gens.remove((gid, g))
             if on_pass is not None:
                 on_pass(self.stats.passes, self.stats.added)
             if not produced:
@@ -1485,51 +1504,38 @@ class Engine:
             table[key] = secs / max(per, 1)
         return record
 
-    def _anchored(self, i: int, k: int, var: str, preds: set[str | None], delta: list[str]) -> tuple[str, Callable[[float], None]]:
-        """Variant k of rule i restricted to ``?var`` in the delta: anchored first when that is cheaper than
-        running the whole variant with a late membership check (known from the first pass)."""
+    def _anchored(self, i: int, k: int, var: str, preds: set[str | None],
+                  delta: list[str]) -> tuple[str, Callable[[float], None]] | None:
+        """Variant k of rule i restricted to ``?var`` in the delta (None when the delta binds it to
+        nothing), or the whole variant when that is cheaper (known from the first pass): what
+        it re-derives is dropped as already held."""
         rule = self.rules[i]
-        anchor = anchor_text(var, preds, delta)
+        values = [row[var] for row in self.delta.query(f"SELECT * WHERE {anchor_text(var, preds, delta)}")]
+        if not values:
+            return None
         full = self._full_secs.get((i, k))
-        rows = 0
-        if full is not None:
-            res = self.ox.query(f"SELECT (COUNT(*) AS ?n) WHERE {anchor}")
-            rows = int(next(iter(res))["n"].value)
-            per_row = self._row_secs.get((i, k, var), 2e-4)
-            if rows * per_row > full:
-                return rule.query(k, check=(var, anchor)), self._timer(self._full_secs, (i, k))
-        return rule.query(k, first=anchor, bound={var}), self._timer(self._row_secs, (i, k, var), rows) if rows else (lambda s: None)
-
-    def _touches_existing(self, graph: str) -> bool:
-        # Incremental insertion assumes a node's triples are all derived together (its IRI is
-        # minted from its premises). New triples on an existing subject would make OPTIONAL
-        # reads of it non-monotonic: fall back to a rebuild then.
-        return bool(self.ox.query(f"ASK {{ GRAPH <{graph}> {{ ?s ?p ?o }} GRAPH <{self.inferred}> {{ ?s ?p2 ?o2 }} }}"))
-
-    def _merge(self, gens: list[tuple[int, str]]) -> None:
-        if gens:
-            self.ox.update(" ;\n".join(f"ADD <{g}> TO <{self.inferred}> ; DROP SILENT GRAPH <{g}>" for _gid, g in gens))
+        if full is not None and len(values) * self._row_secs.get((i, k, var), 2e-4) > full:
+            return rule.query(k), self._timer(self._full_secs, (i, k))
+        block = values_text([var], [(v,) for v in values])
+        return rule.query(k, first=block, bound={var}), self._timer(self._row_secs, (i, k, var), len(values))
 
     def rebuild(self, on_pass: Callable[[int, int], None] | None = None) -> RunStats:
         """Drop the inferred graph and derive it again from the asserted graphs."""
         started = time.perf_counter()
         self.clear_scratch()
         self.ox.update(f"DROP SILENT GRAPH <{self.inferred}>")
-        gens: list[tuple[int, str]] = []
-        self._fixpoint([-1] * len(self.rules), gens, on_pass)
-        t = time.perf_counter()
-        self._merge(gens)
-        self.stats.detail["merge"] = time.perf_counter() - t
+        self.delta, self._minted = ox.Store(), set()
+        self._fixpoint([-1] * len(self.rules), [], on_pass)
         self.stats.rebuilt = True
         self.stats.seconds = time.perf_counter() - started
         return self.stats
 
     # -- incremental --------------------------------------------------------------------
 
-    def _signature(self, graph: str) -> tuple[frozenset[str], frozenset[str]]:
-        preds = frozenset(r["p"].value for r in self.ox.query(f"SELECT DISTINCT ?p WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"))
+    def _signature(self, graph: str, store: ox.Store) -> tuple[frozenset[str], frozenset[str]]:
+        preds = frozenset(r["p"].value for r in store.query(f"SELECT DISTINCT ?p WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"))
         classes = frozenset(
-            r["c"].value for r in self.ox.query(f"SELECT DISTINCT ?c WHERE {{ GRAPH <{graph}> {{ ?s a ?c }} FILTER(isIRI(?c)) }}")
+            r["c"].value for r in store.query(f"SELECT DISTINCT ?c WHERE {{ GRAPH <{graph}> {{ ?s a ?c }} FILTER(isIRI(?c)) }}")
             if isinstance(r["c"], ox.NamedNode)
         )
         return preds, classes
@@ -1584,8 +1590,8 @@ class Engine:
             parts.append(f"DROP SILENT GRAPH <{prev}>")
         if parts:
             self.ox.update(" ;\n".join(parts))
-        add_sig = self._signature(added)
-        rem_sig = self._signature(removed)
+        add_sig = self._signature(added, self.ox)
+        rem_sig = self._signature(removed, self.ox)
         self.stats.detail["stage"] = time.perf_counter() - t0
 
         # Rules the change reaches through something no anchor covers: rebuild.
@@ -1647,7 +1653,7 @@ class Engine:
             frontier = {}
             for i in range(len(self.rules)):
                 for k in range(len(self.derived[i])):
-                    live = self._delta_anchors(i, k, [wgraph])
+                    live = self._delta_anchors(i, k, [wgraph], self.ox)
                     if live:
                         self._detect(i, k, Anchors(dict(live)), [wgraph], frontier)
         self.ox.update(" ;\n".join([f"DROP SILENT GRAPH <{removed}>"] + [f"DROP SILENT GRAPH <{g}>" for g in wiped_graphs]))
@@ -1674,15 +1680,12 @@ class Engine:
                 continue
             self._counter += 1
             graph = self._graph(f"gen/{self._counter}")
-            n = self._run_into(queries, graph)
+            n = self._run_into(queries, graph, fresh_only=True)
             if n:
-                if self._touches_existing(graph):
-                    raise _NeedsRebuild("a rule added triples to a node that already existed")
                 gens.append((self._counter, graph))
                 self.stats.generations += 1
                 self.stats.added += n
         self._fixpoint([start] * len(self.rules), gens, None, check_fresh=True)
-        self._merge(gens)
         self.ox.update(f"DROP SILENT GRAPH <{added}>")
         self.stats.detail["insert"] = time.perf_counter() - t2
 
