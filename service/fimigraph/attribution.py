@@ -60,6 +60,16 @@ def _states(store: GraphStore, iris: set[str]) -> set[str]:
     return {r["x"] for r in store.select(f"SELECT ?x WHERE {{ VALUES ?x {{ {values} }} FILTER EXISTS {{ ?x a fimi:State }} }}")}
 
 
+def _lateral_optional(node: str, prop: str, var: str) -> str:
+    """``OPTIONAL { ?node fimi:prop ?var }`` on the inferred graph, looked up row by row.
+
+    A plain OPTIONAL makes pyoxigraph evaluate its pattern over the whole graph before the
+    join (20 ms for one conflict at 100k triples, against 0.2 ms this way).
+    """
+    return (f"LATERAL {{ OPTIONAL {{ SELECT ?{node} ?{var} WHERE {{ "
+            f"GRAPH <{INFERRED_GRAPH}> {{ ?{node} fimi:{prop} ?{var} }} }} }} }}")
+
+
 def _links(store: GraphStore, subject: str) -> list[dict[str, Any]]:
     rows = store.select(
         f"""
@@ -68,10 +78,10 @@ def _links(store: GraphStore, subject: str) -> list[dict[str, Any]]:
             ?link a fimi:AttributionLink ; fimi:linkSubject <{subject}> ; fimi:linkTarget ?state ;
                   fimi:grade ?grade ; fimi:directness ?directness ; fimi:confidence ?confidence ;
                   fimi:rule ?rule ; fimi:marking ?marking .
-            OPTIONAL {{ ?link fimi:viaPath ?path }}
-            OPTIONAL {{ ?link fimi:validFrom ?from }}
-            OPTIONAL {{ ?link fimi:validUntil ?until }}
           }}
+          {_lateral_optional("link", "viaPath", "path")}
+          {_lateral_optional("link", "validFrom", "from")}
+          {_lateral_optional("link", "validUntil", "until")}
         }}
         """
     )
@@ -88,10 +98,11 @@ def _negative_findings(store: GraphStore, subject: str) -> list[dict[str, Any]]:
           GRAPH <{INFERRED_GRAPH}> {{
             ?finding a fimi:NegativeFinding ; fimi:linkSubject <{subject}> ; fimi:linkTarget ?state ;
                      fimi:directness ?directness ; fimi:confidence ?confidence ; fimi:marking ?marking .
-            OPTIONAL {{ ?finding fimi:viaPath ?path }}
             ?finding fimi:premise+ ?claim .
           }}
-          ?claim fimi:claimPredicate fimi:notDirectlyLinkedTo ; fimi:statedIn ?source ; fimi:quote ?quote .
+          {_lateral_optional("finding", "viaPath", "path")}
+          LATERAL {{ SELECT DISTINCT ?claim ?source ?quote WHERE {{
+            ?claim fimi:claimPredicate fimi:notDirectlyLinkedTo ; fimi:statedIn ?source ; fimi:quote ?quote . }} }}
         }} ORDER BY ?state ?finding
         """
     )
@@ -106,13 +117,13 @@ def _conflicts(store: GraphStore, subject: str) -> list[dict[str, Any]]:
     found = store.select(
         f"""
         SELECT DISTINCT ?conflict WHERE {{
-          GRAPH <{INFERRED_GRAPH}> {{
+          {{ SELECT DISTINCT ?conflict WHERE {{ GRAPH <{INFERRED_GRAPH}> {{
             {{ ?conflict fimi:linkSubject <{subject}> ; a fimi:Conflict }}
             UNION
-            {{ ?conflict fimi:conflictKind fimi:DisputedClaim ; fimi:premise ?claim .
-               FILTER EXISTS {{ ?link fimi:linkSubject <{subject}> ; fimi:premise+ ?claim }} }}
-            OPTIONAL {{ ?conflict fimi:linkTarget ?target }}
-          }}
+            {{ {{ SELECT DISTINCT ?claim WHERE {{ ?link fimi:linkSubject <{subject}> ; fimi:premise+ ?claim }} }}
+               ?conflict fimi:premise ?claim ; fimi:conflictKind fimi:DisputedClaim . }}
+          }} }} }}
+          {_lateral_optional("conflict", "linkTarget", "target")}
           FILTER(!BOUND(?target) || EXISTS {{ ?target a fimi:State }})
         }}
         """
@@ -120,26 +131,44 @@ def _conflicts(store: GraphStore, subject: str) -> list[dict[str, Any]]:
     if not found:
         return []
     values = " ".join(f"<{r['conflict']}>" for r in found)
-    rows = store.select(
+    sides = store.select(
         f"""
-        SELECT DISTINCT ?conflict ?kind ?state ?side ?sideType ?source ?quote WHERE {{
+        SELECT DISTINCT ?conflict ?kind ?state ?side ?sideType WHERE {{
           VALUES ?conflict {{ {values} }}
           GRAPH <{INFERRED_GRAPH}> {{
             ?conflict fimi:conflictKind ?kind ; fimi:premise ?side .
-            OPTIONAL {{ ?conflict fimi:linkTarget ?state }}
           }}
-          OPTIONAL {{ ?side a ?type . VALUES ?type {{ fimi:Claim fimi:AttributionLink fimi:NegativeFinding }} }}
+          {_lateral_optional("conflict", "linkTarget", "state")}
+          LATERAL {{ OPTIONAL {{ SELECT DISTINCT ?side ?type WHERE {{
+            ?side a ?type . VALUES ?type {{ fimi:Claim fimi:AttributionLink fimi:NegativeFinding }} }} }} }}
           BIND(IF(?type = fimi:Claim, "claim", IF(?type = fimi:AttributionLink, "attribution-link", "negative-finding")) AS ?sideType)
-          OPTIONAL {{
-            ?side fimi:premise* ?leaf .
-            ?leaf fimi:statedIn ?source ; fimi:quote ?quote .
-            FILTER NOT EXISTS {{ ?leaf fimi:claimPredicate fimi:organOf }}
-          }}
-        }} ORDER BY ?conflict ?side ?source
+        }}
         """
     )
+    # The sources under each side: its premise closure first (few nodes), then their quotes;
+    # joined the other way round, the store reads every claim's quote first.
+    values = " ".join(sorted({f"<{r['side']}>" for r in sides}))
+    quoted: dict[str, list[tuple[str, str]]] = {}
+    for r in store.select(
+        f"""
+        SELECT DISTINCT ?side ?source ?quote WHERE {{
+          {{ SELECT DISTINCT ?side ?leaf WHERE {{ VALUES ?side {{ {values} }} ?side fimi:premise* ?leaf }} }}
+          LATERAL {{ SELECT DISTINCT ?leaf ?source ?quote WHERE {{
+            ?leaf fimi:statedIn ?source ; fimi:quote ?quote .
+            FILTER NOT EXISTS {{ ?leaf fimi:claimPredicate fimi:organOf }}
+          }} }}
+        }}
+        """
+    ):
+        quoted.setdefault(r["side"], []).append((r["source"], r["quote"]))
     names = notations()
-    return [{**r, "kind": names[r["kind"]]} for r in rows]
+    rows = [
+        {**r, "kind": names[r["kind"]], "source": source, "quote": quote}
+        for r in sides
+        for source, quote in quoted.get(r["side"]) or [(None, None)]
+    ]
+    rows.sort(key=lambda r: (r["conflict"], r["side"], r["source"] or "", r["quote"] or ""))
+    return rows
 
 
 def attribution(store: GraphStore, subject: str) -> dict[str, Any]:
