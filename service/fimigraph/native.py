@@ -615,6 +615,11 @@ class Planner:
         inner = "\n".join(self.inline(x, bound) for x in elems)
         names = sorted(set().union(*(x.vars for x in elems)))
         proj = " ".join("?" + n for n in names) if names else "*"
+        if lateral and set(names) <= bound and all(x.kind == "triple" for x in elems):
+            # A pure existence check (LATERAL substitutes every variable): stop at the first
+            # match. ``?state a fimi:State`` is held by every source that mentions the state,
+            # and the union default graph yields each copy (178 at 100k triples).
+            return f"LATERAL {{ SELECT {proj} WHERE {{ {inner} }} LIMIT 1 }}"
         sub = f"{{ SELECT DISTINCT {proj} WHERE {{ {inner} }} }}"
         return f"LATERAL {sub}" if lateral else sub
 
