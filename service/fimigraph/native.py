@@ -1346,6 +1346,7 @@ class Engine:
         # The generations of the current run (their triples are in the inferred graph too).
         self.delta = ox.Store()
         self._minted: set[Any] = set()  # subjects this run wrote to the inferred graph
+        self._bulk = False  # write generations with the bulk writer (during a rebuild)
         self.rules = rules
         self.inferred = inferred
         self.scratch = scratch
@@ -1448,7 +1449,9 @@ class Engine:
         d["dedup"] = d.get("dedup", 0.0) + time.perf_counter() - t
         t = time.perf_counter()
         if new:
-            self.ox.extend(new)
+            # A rebuild has dropped the inferred graph already: no transaction to keep whole,
+            # and the bulk writer is faster. An incremental change writes transactionally.
+            (self.ox.bulk_extend if self._bulk else self.ox.extend)(new)
         d["write"] = d.get("write", 0.0) + time.perf_counter() - t
         return len(new)
 
@@ -1529,8 +1532,11 @@ class Engine:
         started = time.perf_counter()
         self.clear_scratch()
         self.ox.update(f"DROP SILENT GRAPH <{self.inferred}>")
-        self.delta, self._minted = ox.Store(), set()
-        self._fixpoint([-1] * len(self.rules), [], on_pass)
+        self.delta, self._minted, self._bulk = ox.Store(), set(), True
+        try:
+            self._fixpoint([-1] * len(self.rules), [], on_pass)
+        finally:
+            self._bulk = False
         self.stats.rebuilt = True
         self.stats.seconds = time.perf_counter() - started
         return self.stats
