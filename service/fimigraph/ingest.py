@@ -130,7 +130,8 @@ def split_document(graph: Graph) -> tuple[str, Graph, Graph]:
     return str(source), metadata, claims
 
 
-def _check_reserved(graph: Graph) -> None:
+def check_reserved(graph: Graph) -> None:
+    """Refuse nodes only the rules may create (inferred IRIs, links, findings, conflicts)."""
     forged = sorted(
         {str(s) for s, _, o in graph.triples((None, RDF.type, None)) if o in _RESERVED_TYPES}
         | {str(t) for triple in graph for t in triple if isinstance(t, URIRef) and t.startswith(str(INFERRED))}
@@ -147,7 +148,7 @@ def read_document(data: bytes, *, media_type: str, base_iri: str | None = None) 
     graph, warnings = parse_document(data, media_type=media_type, base_iri=base_iri)
     if len(graph) == 0:
         raise ValidationError("the document is empty: it holds no triples")
-    _check_reserved(graph)
+    check_reserved(graph)
     outcome = validate_graph(graph)
     if not outcome.conforms:
         raise ValidationError(outcome.summary(), extra={"results": outcome.results, "report": outcome.text})
