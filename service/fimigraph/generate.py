@@ -324,7 +324,14 @@ class World:
         else:
             ruling = ((0, start, None),)
         rival = (s + 1 + r.randrange(self.n_states - 1)) % self.n_states
-        return StateRec(s, self.state_name(s), organs, tuple(media), r.randint(2, 4), ruling, r.randint(6, 14),
+        # The catalogue of narratives grows with the state's operations (about five campaigns
+        # a narrative): with a fixed 6-14, the campaigns and official channels promoting one
+        # narrative grew with the world, and state-aligned links (one per pair of claims) with
+        # its square (236 x 69 claims on one narrative at 1M triples).
+        share = self._cum[s] - (self._cum[s - 1] if s else 0.0)
+        parties = r.randint(2, 4)
+        narratives = max(r.randint(6, 14), round(share * self.n_campaigns / 5))
+        return StateRec(s, self.state_name(s), organs, tuple(media), parties, ruling, narratives,
                         rival, r.randint(10000, 99999))
 
     def organ_state(self, key: tuple) -> int:
