@@ -1302,6 +1302,7 @@ def values_text(names: list[str], rows: Iterable[tuple[Any, ...]]) -> str:
 
 NT = ox.RdfFormat.N_TRIPLES
 _RUNS = itertools.count()
+_BATCH = 200_000  # quads written at once
 SCRATCH_PREFIX = str(GRAPH) + "reasoning/"
 """Named graphs the engine uses while it works (generations, deltas); none survives a run."""
 
@@ -1411,7 +1412,7 @@ class Engine:
         IRI is minted from its premises); new triples on an existing node would make OPTIONAL
         reads of it non-monotonic, so the caller rebuilds instead.
         """
-        gen = ox.NamedNode(graph)
+        gen, raw = ox.NamedNode(graph), ox.NamedNode(graph + "/raw")
         d = self.stats.detail
         for item in queries:
             q, timed = (item, None) if isinstance(item, str) else item
@@ -1419,41 +1420,46 @@ class Engine:
             data = self._query(q).serialize(format=NT)
             t1 = time.perf_counter()
             if data:
-                self.delta.load(data, format=NT, to_graph=gen)
+                self.delta.load(data, format=NT, to_graph=raw)
             if timed is not None:
                 timed(t1 - t)
             d["query"] = d.get("query", 0.0) + t1 - t
             d["load"] = d.get("load", 0.0) + time.perf_counter() - t1
-        t = time.perf_counter()
-        by_subject: dict[Any, list[ox.Quad]] = {}
-        for quad in self.delta.quads_for_pattern(None, None, None, gen):
-            by_subject.setdefault(quad.subject, []).append(quad)
+        t, write_before = time.perf_counter(), d.get("write", 0.0)
         inferred = ox.NamedNode(self.inferred)
-        new: list[ox.Quad] = []
-        for subject, quads in by_subject.items():
+        write = self.ox.bulk_extend if self._bulk else self.ox.extend
+        batch: list[ox.Quad] = []
+        n = 0
+
+        def flush() -> None:
+            # In batches, so memory stays flat however much a generation holds. A rebuild has
+            # dropped the inferred graph already (nothing to keep whole) and uses the faster
+            # bulk writer; an incremental change writes in transactions.
+            t0 = time.perf_counter()
+            write([ox.Quad(q.subject, q.predicate, q.object, inferred) for q in batch])
+            self.delta.extend([ox.Quad(q.subject, q.predicate, q.object, gen) for q in batch])
+            d["write"] = d.get("write", 0.0) + time.perf_counter() - t0
+            batch.clear()
+
+        for subject, group in itertools.groupby(self.delta.quads_for_pattern(None, None, None, raw), key=lambda q: q.subject):
             # One read per subject: a newly minted node has nothing to compare; a known one is compared whole.
             held = {(q.predicate, q.object) for q in self.ox.quads_for_pattern(subject, None, None, None)}
-            fresh = []
-            for q in quads:
-                if (q.predicate, q.object) in held:
-                    self.delta.remove(q)
-                else:
-                    fresh.append(ox.Quad(q.subject, q.predicate, q.object, inferred))
+            fresh = [q for q in group if (q.predicate, q.object) not in held]
             if not fresh:
                 continue
             if fresh_only and held and subject not in self._minted and next(
                     iter(self.ox.quads_for_pattern(subject, None, None, inferred)), None) is not None:
                 raise _NeedsRebuild("a rule added triples to a node that already existed")
             self._minted.add(subject)
-            new += fresh
-        d["dedup"] = d.get("dedup", 0.0) + time.perf_counter() - t
-        t = time.perf_counter()
-        if new:
-            # A rebuild has dropped the inferred graph already: no transaction to keep whole,
-            # and the bulk writer is faster. An incremental change writes transactionally.
-            (self.ox.bulk_extend if self._bulk else self.ox.extend)(new)
-        d["write"] = d.get("write", 0.0) + time.perf_counter() - t
-        return len(new)
+            batch += fresh
+            n += len(fresh)
+            if len(batch) >= _BATCH:
+                flush()
+        if batch:
+            flush()
+        self.delta.remove_graph(raw)
+        d["dedup"] = d.get("dedup", 0.0) + time.perf_counter() - t - d.get("write", 0.0) + write_before
+        return n
 
     def _guard_ok(self, rule: NativeRule) -> bool:
         return rule.guard is None or bool(self._query(rule.prologue + rule.guard))
