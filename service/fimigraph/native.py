@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -1303,6 +1304,10 @@ def values_text(names: list[str], rows: Iterable[tuple[Any, ...]]) -> str:
 NT = ox.RdfFormat.N_TRIPLES
 _RUNS = itertools.count()
 _BATCH = 200_000  # quads written at once
+_PROBE = 100  # anchor rows a rule is first run on to measure their cost
+_Item = str | tuple[str, Callable[[float], None]] | Callable[[], list[Any]]
+"""A query for :meth:`Engine._run_into`: its text, with a callback for its run time, or a
+function that returns the next queries once the ones before it have run."""
 SCRATCH_PREFIX = str(GRAPH) + "reasoning/"
 """Named graphs the engine uses while it works (generations, deltas); none survives a run."""
 
@@ -1401,12 +1406,12 @@ class Engine:
             if isinstance(g, ox.NamedNode) and g.value.startswith(self.scratch):
                 self.ox.remove_graph(g)
 
-    def _run_into(self, queries: list[str | tuple[str, Callable[[float], None]]], graph: str, *,
+    def _run_into(self, queries: list[_Item], graph: str, *,
                   fresh_only: bool = False) -> int:
         """Run CONSTRUCT queries; write the triples no graph holds yet to the inferred graph and,
         as generation ``graph``, to the delta store; return how many.
 
-        A query may come with a callback that receives its run time. ``fresh_only``: raise
+        A query may come with a callback that receives its run time, or be deferred (see ``_Item``). ``fresh_only``: raise
         :class:`_NeedsRebuild` if a new triple's subject is an inferred node this run did not
         write: incremental insertion assumes a node's triples are all derived together (its
         IRI is minted from its premises); new triples on an existing node would make OPTIONAL
@@ -1414,13 +1419,21 @@ class Engine:
         """
         gen, raw = ox.NamedNode(graph), ox.NamedNode(graph + "/raw")
         d = self.stats.detail
-        for item in queries:
+        pending = list(queries)
+        while pending:
+            item = pending.pop(0)
+            if callable(item):  # a choice made once the queries before it have run
+                pending[:0] = item()
+                continue
             q, timed = (item, None) if isinstance(item, str) else item
             t = time.perf_counter()
-            data = self._query(q).serialize(format=NT)
-            t1 = time.perf_counter()
-            if data:
-                self.delta.load(data, format=NT, to_graph=raw)
+            # Through a file, not bytes: a rule's output at 1M triples is gigabytes as N-Triples.
+            with tempfile.TemporaryFile() as out:
+                self._query(q).serialize(out, format=NT)
+                t1 = time.perf_counter()
+                if out.tell():
+                    out.seek(0)
+                    self.delta.load(out, format=NT, to_graph=raw)
             if timed is not None:
                 timed(t1 - t)
             d["query"] = d.get("query", 0.0) + t1 - t
@@ -1450,7 +1463,8 @@ class Engine:
             if fresh_only and held and subject not in self._minted and next(
                     iter(self.ox.quads_for_pattern(subject, None, None, inferred)), None) is not None:
                 raise _NeedsRebuild("a rule added triples to a node that already existed")
-            self._minted.add(subject)
+            if fresh_only:
+                self._minted.add(subject)
             batch += fresh
             n += len(fresh)
             if len(batch) >= _BATCH:
@@ -1482,9 +1496,9 @@ class Engine:
                             queries.append(rule.query(k))
                         else:
                             live = self._delta_anchors(i, k, delta, self.delta)
-                            chosen = [q for v, ps in sorted(live.items()) if (q := self._anchored(i, k, v, ps, delta))]
-                            whole = [q for q in chosen if q[0] == rule.query(k)]
-                            queries += whole[:1] or chosen  # the whole variant covers every anchor
+                            chosen = [self._anchored(i, k, v, ps, delta) for v, ps in sorted(live.items())]
+                            whole = [c[:1] for c in chosen if c and c[0][0] == rule.query(k)]
+                            queries += whole[0] if whole else [q for c in chosen for q in c]  # the whole variant covers every anchor
                     if not queries:
                         wm[i] = self._counter
                         continue
@@ -1518,20 +1532,28 @@ class Engine:
             table[key] = secs / max(per, 1)
         return record
 
-    def _anchored(self, i: int, k: int, var: str, preds: set[str | None],
-                  delta: list[str]) -> tuple[str, Callable[[float], None]] | None:
-        """Variant k of rule i restricted to ``?var`` in the delta (None when the delta binds it to
-        nothing), or the whole variant when that is cheaper (known from the first pass): what
-        it re-derives is dropped as already held."""
-        rule = self.rules[i]
+    def _anchored(self, i: int, k: int, var: str, preds: set[str | None], delta: list[str]) -> list[_Item]:
+        """Variant k of rule i restricted to ``?var`` in the delta (nothing when the delta binds it
+        to nothing), or the whole variant when that is cheaper: what it re-derives is dropped
+        as already held."""
         values = [row[var] for row in self.delta.query(f"SELECT * WHERE {anchor_text(var, preds, delta)}")]
-        if not values:
-            return None
+        if (i, k) in self._full_secs and (i, k, var) not in self._row_secs and len(values) > _PROBE:
+            # The cost of an anchor row is not known yet and a wrong guess is costly (at 100k a
+            # chain row costs 2 ms, ten times the default): measure it on a few, then choose.
+            return [self._anchored_on(i, k, var, values[:_PROBE]),
+                    lambda: [self._whole_or_anchored(i, k, var, values[_PROBE:])]]
+        return [self._whole_or_anchored(i, k, var, values)] if values else []
+
+    def _whole_or_anchored(self, i: int, k: int, var: str, values: list[Any]) -> tuple[str, Callable[[float], None]]:
+        """The cheaper of variant k anchored on ``values`` and the whole variant, by the times measured so far."""
         full = self._full_secs.get((i, k))
         if full is not None and len(values) * self._row_secs.get((i, k, var), 2e-4) > full:
-            return rule.query(k), self._timer(self._full_secs, (i, k))
+            return self.rules[i].query(k), self._timer(self._full_secs, (i, k))
+        return self._anchored_on(i, k, var, values)
+
+    def _anchored_on(self, i: int, k: int, var: str, values: list[Any]) -> tuple[str, Callable[[float], None]]:
         block = values_text([var], [(v,) for v in values])
-        return rule.query(k, first=block, bound={var}), self._timer(self._row_secs, (i, k, var), len(values))
+        return self.rules[i].query(k, first=block, bound={var}), self._timer(self._row_secs, (i, k, var), len(values))
 
     def rebuild(self, on_pass: Callable[[int, int], None] | None = None) -> RunStats:
         """Drop the inferred graph and derive it again from the asserted graphs."""
