@@ -242,8 +242,13 @@ def _substitutions(store: Any) -> dict[str, str]:
         rows = store.select(sparql)
         return rows[0]["x"] if rows else None
 
-    mapping = {"azerbaijan": f"{GEN}state/0", "campaign": f"{GEN}campaign/0", "france": f"{GEN}state/1"}
-    narrative = first(f"SELECT ?x WHERE {{ ?c fimi:claimSubject <{GEN}campaign/0> ; fimi:claimPredicate fimi:promotes ; "
+    # The seed's campaign is party-linked to its state (queries 03 and 04 ask for that link): the
+    # first generated campaign party-linked to state 0, if reasoning has run, else campaign 0.
+    campaign = first(f"SELECT ?x WHERE {{ ?l fimi:linkSubject ?x ; fimi:linkTarget <{GEN}state/0> ; "
+                     f"fimi:grade/skos:notation \"party-linked\" . ?x a fimi:Campaign }} ORDER BY STR(?x) LIMIT 1")
+    campaign = campaign or f"{GEN}campaign/0"
+    mapping = {"azerbaijan": f"{GEN}state/0", "campaign": campaign, "france": f"{GEN}state/1"}
+    narrative = first(f"SELECT ?x WHERE {{ ?c fimi:claimSubject <{campaign}> ; fimi:claimPredicate fimi:promotes ; "
                       f"fimi:claimObject ?x }} ORDER BY STR(?x) LIMIT 1")
     article = first("SELECT ?x WHERE { ?x a fimi:Article ; fimi:reports ?r } ORDER BY STR(?x) LIMIT 1")
     report = first(f"SELECT ?x WHERE {{ <{article}> fimi:reports ?x }} LIMIT 1") if article else None
