@@ -1349,8 +1349,10 @@ class Engine:
     def __init__(self, store: ox.Store, rules: list[NativeRule], *, inferred: str = str(INFERRED_GRAPH),
                  scratch: str = SCRATCH_PREFIX) -> None:
         self.ox = store
-        # The generations of the current run (their triples are in the inferred graph too).
-        self.delta = ox.Store()
+        # The generations of the current run (their triples are in the inferred graph): what
+        # anchoring reads of them, each new subject with its predicates. The triples themselves
+        # took gigabytes at 1M (an in-memory store indexes every quad six ways).
+        self._gens: dict[str, dict[Any, frozenset[str]]] = {}
         self._minted: set[Any] = set()  # subjects this run wrote to the inferred graph
         self._bulk = False  # write generations with the bulk writer (during a rebuild)
         self.rules = rules
@@ -1371,9 +1373,10 @@ class Engine:
         self._row_secs: dict[tuple[int, int, str], float] = {}
         self._sigs: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
 
-    def _delta_anchors(self, i: int, k: int, graphs: list[str], store: ox.Store) -> dict[str, set[str | None]]:
-        """Anchors of variant k of rule i on these delta graphs of ``store``: the derived anchors whose
-        patterns can match what the graphs actually hold (predicates, classes)."""
+    def _delta_anchors(self, i: int, k: int, graphs: list[str], store: ox.Store | None = None) -> dict[str, set[str | None]]:
+        """Anchors of variant k of rule i on these delta graphs (of ``store``; generations are known
+        already): the derived anchors whose patterns can match what the graphs actually hold
+        (predicates, classes)."""
         derived = self.derived[i][k]
         if not derived.by_var:
             return {}
@@ -1381,6 +1384,7 @@ class Engine:
         classes: set[str] = set()
         for g in graphs:
             if g not in self._sigs:
+                assert store is not None, "a generation's signature is noted when it is written"
                 self._sigs[g] = self._signature(g, store)
             preds |= self._sigs[g][0]
             classes |= self._sigs[g][1]
@@ -1408,8 +1412,8 @@ class Engine:
 
     def _run_into(self, queries: list[_Item], graph: str, *,
                   fresh_only: bool = False) -> int:
-        """Run CONSTRUCT queries; write the triples no graph holds yet to the inferred graph and,
-        as generation ``graph``, to the delta store; return how many.
+        """Run CONSTRUCT queries; write the triples no graph holds yet to the inferred graph, note
+        them as generation ``graph`` (see ``_gens``); return how many.
 
         A query may come with a callback that receives its run time, or be deferred (see ``_Item``). ``fresh_only``: raise
         :class:`_NeedsRebuild` if a new triple's subject is an inferred node this run did not
@@ -1417,7 +1421,7 @@ class Engine:
         IRI is minted from its premises); new triples on an existing node would make OPTIONAL
         reads of it non-monotonic, so the caller rebuilds instead.
         """
-        gen, raw = ox.NamedNode(graph), ox.NamedNode(graph + "/raw")
+        raw = ox.Store()  # the output, deduplicated and ordered by subject
         d = self.stats.detail
         pending = list(queries)
         while pending:
@@ -1433,7 +1437,7 @@ class Engine:
                 t1 = time.perf_counter()
                 if out.tell():
                     out.seek(0)
-                    self.delta.load(out, format=NT, to_graph=raw)
+                    raw.load(out, format=NT)
             if timed is not None:
                 timed(t1 - t)
             d["query"] = d.get("query", 0.0) + t1 - t
@@ -1450,11 +1454,13 @@ class Engine:
             # bulk writer; an incremental change writes in transactions.
             t0 = time.perf_counter()
             write([ox.Quad(q.subject, q.predicate, q.object, inferred) for q in batch])
-            self.delta.extend([ox.Quad(q.subject, q.predicate, q.object, gen) for q in batch])
             d["write"] = d.get("write", 0.0) + time.perf_counter() - t0
             batch.clear()
 
-        for subject, group in itertools.groupby(self.delta.quads_for_pattern(None, None, None, raw), key=lambda q: q.subject):
+        subjects: dict[Any, frozenset[str]] = {}
+        pred_sets: dict[frozenset[str], frozenset[str]] = {}  # shared: most nodes have the same predicates
+        classes: set[str] = set()
+        for subject, group in itertools.groupby(raw, key=lambda q: q.subject):
             # One read per subject: a newly minted node has nothing to compare; a known one is compared whole.
             held = {(q.predicate, q.object) for q in self.ox.quads_for_pattern(subject, None, None, None)}
             fresh = [q for q in group if (q.predicate, q.object) not in held]
@@ -1465,13 +1471,18 @@ class Engine:
                 raise _NeedsRebuild("a rule added triples to a node that already existed")
             if fresh_only:
                 self._minted.add(subject)
+            preds = frozenset(q.predicate.value for q in fresh)
+            subjects[subject] = pred_sets.setdefault(preds, preds)
+            classes.update(q.object.value for q in fresh if q.predicate.value == RDF_TYPE and isinstance(q.object, ox.NamedNode))
             batch += fresh
             n += len(fresh)
             if len(batch) >= _BATCH:
                 flush()
         if batch:
             flush()
-        self.delta.remove_graph(raw)
+        if n:
+            self._gens[graph] = subjects
+            self._sigs[graph] = (frozenset(p for s in pred_sets for p in s), frozenset(classes))
         d["dedup"] = d.get("dedup", 0.0) + time.perf_counter() - t - d.get("write", 0.0) + write_before
         return n
 
@@ -1495,7 +1506,7 @@ class Engine:
                         if anchors.full:
                             queries.append(rule.query(k))
                         else:
-                            live = self._delta_anchors(i, k, delta, self.delta)
+                            live = self._delta_anchors(i, k, delta)
                             chosen = [self._anchored(i, k, v, ps, delta) for v, ps in sorted(live.items())]
                             whole = [c[:1] for c in chosen if c and c[0][0] == rule.query(k)]
                             queries += whole[0] if whole else [q for c in chosen for q in c]  # the whole variant covers every anchor
@@ -1519,7 +1530,7 @@ class Engine:
             self.stats.passes += 1
             # Generations every rule has read are not needed any more.
             for gid, g in [x for x in gens if x[0] <= min(wm)]:
-                self.delta.remove_graph(ox.NamedNode(g))
+                del self._gens[g]
                 gens.remove((gid, g))
             if on_pass is not None:
                 on_pass(self.stats.passes, self.stats.added)
@@ -1536,7 +1547,7 @@ class Engine:
         """Variant k of rule i restricted to ``?var`` in the delta (nothing when the delta binds it
         to nothing), or the whole variant when that is cheaper: what it re-derives is dropped
         as already held."""
-        values = [row[var] for row in self.delta.query(f"SELECT * WHERE {anchor_text(var, preds, delta)}")]
+        values = list(dict.fromkeys(s for g in delta for s, ps in self._gens[g].items() if None in preds or not ps.isdisjoint(preds)))
         if (i, k) in self._full_secs and (i, k, var) not in self._row_secs and len(values) > _PROBE:
             # The cost of an anchor row is not known yet and a wrong guess is costly (at 100k a
             # chain row costs 2 ms, ten times the default): measure it on a few, then choose.
@@ -1560,7 +1571,7 @@ class Engine:
         started = time.perf_counter()
         self.clear_scratch()
         self.ox.update(f"DROP SILENT GRAPH <{self.inferred}>")
-        self.delta, self._minted, self._bulk = ox.Store(), set(), True
+        self._gens, self._minted, self._bulk = {}, set(), True
         try:
             self._fixpoint([-1] * len(self.rules), [], on_pass)
         finally:
