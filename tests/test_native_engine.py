@@ -129,6 +129,25 @@ def test_same_as_pyshacl_when_rows_are_probed_and_writes_batched(monkeypatch: py
     same(inferred, reference)
 
 
+def test_a_generation_notes_every_new_triple_of_a_node() -> None:
+    """What later rounds anchor on: each node a rule run wrote, with all its new predicates, however
+    the run's output is ordered; triples already held are neither written again nor noted."""
+    store = GraphStore(None)
+    engine = reason._native_engine(store)
+    ex = "https://example.org/"
+    store.ox.add(ox.Quad(ox.NamedNode(ex + "n0"), ox.NamedNode(ex + "p0"), ox.Literal("0"), ox.NamedNode(I)))
+    construct = "CONSTRUCT { ?n ?p ?o } WHERE { " + " UNION ".join(
+        f'{{ VALUES ?i {{ {" ".join(map(str, range(300)))} }} BIND(IRI(CONCAT("{ex}n", STR(?i))) AS ?n) '
+        f'BIND(IRI("{ex}p{j}") AS ?p) BIND(STR(?i) AS ?o) }}' for j in range(4)) + " }"
+    graph = engine._graph("gen/1")
+    assert engine._run_into([construct], graph) == 300 * 4 - 1
+    noted = engine._gens[graph]
+    assert len(noted) == 300
+    assert noted[ox.NamedNode(ex + "n0")] == {ex + "p1", ex + "p2", ex + "p3"}
+    assert all(noted[ox.NamedNode(f"{ex}n{i}")] == {f"{ex}p{j}" for j in range(4)} for i in range(1, 300))
+    assert sum(1 for _ in store.ox.quads_for_pattern(None, None, None, ox.NamedNode(I))) == 300 * 4
+
+
 def test_rebuild_is_deterministic() -> None:
     """Rebuilding gives the identical graph; so does loading the sources in another order."""
     store = _world_store(7)

@@ -1421,7 +1421,7 @@ class Engine:
         IRI is minted from its premises); new triples on an existing node would make OPTIONAL
         reads of it non-monotonic, so the caller rebuilds instead.
         """
-        raw = ox.Store()  # the output, deduplicated and ordered by subject
+        raw = ox.Store()  # the output, deduplicated
         d = self.stats.detail
         pending = list(queries)
         while pending:
@@ -1460,10 +1460,11 @@ class Engine:
         subjects: dict[Any, frozenset[str]] = {}
         pred_sets: dict[frozenset[str], frozenset[str]] = {}  # shared: most nodes have the same predicates
         classes: set[str] = set()
-        for subject, group in itertools.groupby(raw, key=lambda q: q.subject):
-            # One read per subject: a newly minted node has nothing to compare; a known one is compared whole.
+        # Subject by subject (the store's iteration order does not group them): one read per
+        # subject, where a newly minted node has nothing to compare and a known one is compared whole.
+        for subject in dict.fromkeys(q.subject for q in raw):
             held = {(q.predicate, q.object) for q in self.ox.quads_for_pattern(subject, None, None, None)}
-            fresh = [q for q in group if (q.predicate, q.object) not in held]
+            fresh = [q for q in raw.quads_for_pattern(subject, None, None) if (q.predicate, q.object) not in held]
             if not fresh:
                 continue
             if fresh_only and held and subject not in self._minted and next(
