@@ -59,6 +59,9 @@ def render(term: Any, variable: str) -> Any:
     return str(term)
 
 
+# The campaign's own columns in query 11, the same on every row.
+CAMPAIGN = ('2023-07-26', '2023-07-27', '#boycottparis2024', 'seen by millions of people', 'pictures and a video showing clashes ...')
+
 # query -> (its variables, the projected ORDER BY keys, its rows on the seed case in answer order)
 EXPECTED: dict[str, tuple[tuple[str, ...], tuple[str, ...], list[tuple[Any, ...]]]] = {
     '01-links-to-state-by-grade': (
@@ -466,75 +469,60 @@ EXPECTED: dict[str, tuple[tuple[str, ...], tuple[str, ...], list[tuple[Any, ...]
             (
                 '#boycottparis2024 campaign', 'in', 'conducts', 'a foreign actor close to Azerbaijan (...',
                 None, 75, 'behavioural', '[Viginum report on the #boycottparis2...',
-                'The investigations showed that at lea...', '2023-07-26', '2023-07-27', '#boycottparis2024',
-                'seen by millions of people', 'pictures and a video showing clashes ...',
+                'The investigations showed that at lea...', *CAMPAIGN,
             ),
             (
                 '#boycottparis2024 campaign', 'in', 'context of', 'French criticism of the Azeri authori...',
                 None, 60, 'contextual', 'French report flags Azeri-linked disi...',
-                'At the time of the campaign, France h...', '2023-07-26', '2023-07-27', '#boycottparis2024',
-                'seen by millions of people', 'pictures and a video showing clashes ...',
+                'At the time of the campaign, France h...', *CAMPAIGN,
             ),
             (
                 '#boycottparis2024 campaign', 'in', 'context of', 'No comment from the Azeri government,...',
                 None, 85, 'contextual', 'French report flags Azeri-linked disi...',
-                'Neither the Azeri government nor the ...', '2023-07-26', '2023-07-27', '#boycottparis2024',
-                'seen by millions of people', 'pictures and a video showing clashes ...',
+                'Neither the Azeri government nor the ...', *CAMPAIGN,
             ),
             (
                 '#boycottparis2024 campaign', 'in', 'context of', 'Riots in Paris at the end of June 2023',
                 None, 70, 'contextual', 'French report flags Azeri-linked disi...',
-                'The campaign, which included pictures...', '2023-07-26', '2023-07-27', '#boycottparis2024',
-                'seen by millions of people', 'pictures and a video showing clashes ...',
+                'The campaign, which included pictures...', *CAMPAIGN,
             ),
             (
                 '#boycottparis2024 campaign', 'in', 'context of', 'Strained ties between Paris and Baku',
                 None, 60, 'contextual', 'French report flags Azeri-linked disi...',
-                'Ties between Paris and Baku have been...', '2023-07-26', '2023-07-27', '#boycottparis2024',
-                'seen by millions of people', 'pictures and a video showing clashes ...',
+                'Ties between Paris and Baku have been...', *CAMPAIGN,
             ),
             (
                 '#boycottparis2024 campaign', 'in', 'responds to', 'France', None, 65, 'contextual',
-                'French report flags Azeri-linked disi...', 'A French diplomatic source said Paris...',
-                '2023-07-26', '2023-07-27', '#boycottparis2024', 'seen by millions of people',
-                'pictures and a video showing clashes ...',
+                'French report flags Azeri-linked disi...', 'A French diplomatic source said Paris...', *CAMPAIGN,
             ),
             (
                 '#boycottparis2024 campaign', 'out', 'not directly linked to', 'the Azerbaijani authorities',
                 None, 80, 'technical', '[Viginum report on the #boycottparis2...',
-                'However, Viginum said it had not been...', '2023-07-26', '2023-07-27', '#boycottparis2024',
-                'seen by millions of people', 'pictures and a video showing clashes ...',
+                'However, Viginum said it had not been...', *CAMPAIGN,
             ),
             (
                 '#boycottparis2024 campaign', 'out', 'promotes', 'France cannot safely host the 2024 Ol...',
                 None, 60, 'contextual', '[Viginum report on the #boycottparis2...',
-                'with the objective of harming at Fran...', '2023-07-26', '2023-07-27', '#boycottparis2024',
-                'seen by millions of people', 'pictures and a video showing clashes ...',
+                'with the objective of harming at Fran...', *CAMPAIGN,
             ),
             (
                 '#boycottparis2024 campaign', 'out', 'targets', '2024 Olympic and Paralympic Games (Pa...',
                 None, 80, 'behavioural', '[Viginum report on the #boycottparis2...',
-                'with the objective of harming at Fran...', '2023-07-26', '2023-07-27', '#boycottparis2024',
-                'seen by millions of people', 'pictures and a video showing clashes ...',
+                'with the objective of harming at Fran...', *CAMPAIGN,
             ),
             (
                 '#boycottparis2024 campaign', 'out', 'targets', 'France', None, 80, 'behavioural',
-                '[Viginum report on the #boycottparis2...', 'with the objective of harming at Fran...',
-                '2023-07-26', '2023-07-27', '#boycottparis2024', 'seen by millions of people',
-                'pictures and a video showing clashes ...',
+                '[Viginum report on the #boycottparis2...', 'with the objective of harming at Fran...', *CAMPAIGN,
             ),
             (
                 '#boycottparis2024 campaign', 'out', 'uses account',
                 'X account of an Azerbaijani individua...', None, 80, 'technical',
-                '[Viginum report on the #boycottparis2...', 'the campaign ran from July 26-27 on a...',
-                '2023-07-26', '2023-07-27', '#boycottparis2024', 'seen by millions of people',
-                'pictures and a video showing clashes ...',
+                '[Viginum report on the #boycottparis2...', 'the campaign ran from July 26-27 on a...', *CAMPAIGN,
             ),
             (
                 '#boycottparis2024 campaign', 'out', 'uses technique', 'Flood Information Space', 'T0049', 60,
                 'behavioural', '[Viginum report on the #boycottparis2...',
-                'via the use of unauthentic processes', '2023-07-26', '2023-07-27', '#boycottparis2024',
-                'seen by millions of people', 'pictures and a video showing clashes ...',
+                'via the use of unauthentic processes', *CAMPAIGN,
             ),
         ],
     ),

@@ -1372,6 +1372,7 @@ class Engine:
         self._full_secs: dict[tuple[int, int], float] = {}
         self._row_secs: dict[tuple[int, int, str], float] = {}
         self._sigs: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        self._whole_queries: dict[tuple[int, int], str] = {}
 
     def _delta_anchors(self, i: int, k: int, graphs: list[str], store: ox.Store | None = None) -> dict[str, set[str | None]]:
         """Anchors of variant k of rule i on these delta graphs (of ``store``; generations are known
@@ -1499,17 +1500,17 @@ class Engine:
             produced = False
             for i, rule in enumerate(self.rules):
                 if wm[i] < 0:
-                    queries = [(rule.query(k), self._timer(self._full_secs, (i, k))) for k in range(len(rule.variants))]
+                    queries = [self._whole(i, k) for k in range(len(rule.variants))]
                 else:
                     delta = [g for gid, g in gens if gid > wm[i]]
                     queries = []
                     for k, anchors in enumerate(self.derived[i]) if delta else ():
                         if anchors.full:
-                            queries.append(rule.query(k))
+                            queries.append(self._whole(i, k)[0])
                         else:
                             live = self._delta_anchors(i, k, delta)
                             chosen = [self._anchored(i, k, v, ps, delta) for v, ps in sorted(live.items())]
-                            whole = [c[:1] for c in chosen if c and c[0][0] == rule.query(k)]
+                            whole = [c[:1] for c in chosen if c and c[0][0] == self._whole(i, k)[0]]
                             queries += whole[0] if whole else [q for c in chosen for q in c]  # the whole variant covers every anchor
                     if not queries:
                         wm[i] = self._counter
@@ -1531,7 +1532,7 @@ class Engine:
             self.stats.passes += 1
             # Generations every rule has read are not needed any more.
             for gid, g in [x for x in gens if x[0] <= min(wm)]:
-                del self._gens[g]
+                del self._gens[g], self._sigs[g]
                 gens.remove((gid, g))
             if on_pass is not None:
                 on_pass(self.stats.passes, self.stats.added)
@@ -1560,8 +1561,14 @@ class Engine:
         """The cheaper of variant k anchored on ``values`` and the whole variant, by the times measured so far."""
         full = self._full_secs.get((i, k))
         if full is not None and len(values) * self._row_secs.get((i, k, var), 2e-4) > full:
-            return self.rules[i].query(k), self._timer(self._full_secs, (i, k))
+            return self._whole(i, k)
         return self._anchored_on(i, k, var, values)
+
+    def _whole(self, i: int, k: int) -> tuple[str, Callable[[float], None]]:
+        """Variant k of rule i over all focus nodes (planned once), timed into ``_full_secs``."""
+        if (i, k) not in self._whole_queries:
+            self._whole_queries[i, k] = self.rules[i].query(k)
+        return self._whole_queries[i, k], self._timer(self._full_secs, (i, k))
 
     def _anchored_on(self, i: int, k: int, var: str, values: list[Any]) -> tuple[str, Callable[[float], None]]:
         block = values_text([var], [(v,) for v in values])
