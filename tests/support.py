@@ -33,6 +33,25 @@ CAMPAIGN, ACCOUNT, AZERBAIJAN, FRANCE = CASE["campaign"], CASE["x-account"], CAS
 INDIVIDUAL, PARTY, VIGINUM_REPORT = CASE["azerbaijani-individual"], CASE["presidential-party"], CASE["viginum-report"]
 
 
+
+def denial(claim: str) -> bytes:
+    """A made-up source whose spokesperson disputes ``claim``: a "disputed" conflict, with no state."""
+    return f"""
+@prefix fimi:    <https://w3id.org/fimigraph/ontology#> .
+@prefix rdfs:    <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+@prefix xsd:     <http://www.w3.org/2001/XMLSchema#> .
+@prefix ex:      <https://example.org/denial/> .
+
+ex:statement a fimi:OfficialStatement ;
+    dcterms:title "Statement of a spokesperson (test)" ; dcterms:publisher ex:spokesperson ;
+    dcterms:issued "2023-09-02"^^xsd:date .
+ex:spokesperson a fimi:Person ; rdfs:label "a spokesperson (test)" .
+ex:denial a fimi:Claim ;
+    fimi:claimSubject ex:spokesperson ; fimi:claimPredicate fimi:disputes ; fimi:claimObject <{claim}> ;
+    fimi:statedIn ex:statement ; fimi:quote "these accusations are groundless" ; fimi:confidence 100 .
+""".encode()
+
 def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the installed ``fimigraph`` command as a user would."""
     return subprocess.run(

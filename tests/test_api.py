@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from support import ACCOUNT, AZERBAIJAN, CAMPAIGN, SAMPLES, store_dump
+from support import ACCOUNT, AZERBAIJAN, CAMPAIGN, CASE, INDIVIDUAL, PARTY, SAMPLES, denial, store_dump
 
 from conftest import make_client
 from fimigraph.store import GraphStore
@@ -113,6 +113,29 @@ def test_seed_attribution_over_http(seed_client: TestClient) -> None:
     assert set(link) >= {"link", "state", "state_label", "grade", "directness", "confidence", "confidence_label",
                          "via", "rule", "valid_from", "valid_until", "marking"}
 
+
+
+def test_a_disputed_claim_is_a_conflict_of_every_subject_whose_links_rest_on_it(seed_client: TestClient) -> None:
+    assert seed_client.get("/attribution", params={"subject": str(CAMPAIGN)}).json()["conflicts"] == []
+    affiliation = CASE["claim/viginum-individual-affiliated-with-party"]
+    posted = seed_client.post("/sources", content=denial(affiliation), headers={"Content-Type": "text/turtle"})
+    assert posted.status_code == 201, posted.text
+
+    def conflicts(subject: str) -> list[tuple[str, str | None, list[tuple[str, str, tuple[str, ...]]]]]:
+        body = seed_client.get("/attribution", params={"subject": subject}).json()
+        return [(c["kind"], c["state"], sorted((s["node"], s["type"], tuple(q["quote"] for q in s["sources"])) for s in c["sides"]))
+                for c in body["conflicts"]]
+
+    sides = [
+        ("https://example.org/denial/denial", "claim", ("these accusations are groundless",)),
+        (str(affiliation), "claim", ("an Azerbaijani individual on social media X, formerly Twitter, "
+                                     "with links to the Azeri presidential party",)),
+    ]
+    # about the individual (the disputed claim's subject), and reported by the account and the
+    # campaign, whose links to Azerbaijan rest on that claim; the party's link does not
+    for subject in (INDIVIDUAL, ACCOUNT, CAMPAIGN):
+        assert conflicts(str(subject)) == [("disputed", None, sides)], subject
+    assert conflicts(str(PARTY)) == []
 
 def test_attribution_errors(seed_client: TestClient) -> None:
     missing = seed_client.get("/attribution")

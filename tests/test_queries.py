@@ -15,7 +15,7 @@ from typing import Any
 
 import pyoxigraph as ox
 import pytest
-from support import QUERIES
+from support import CASE, QUERIES, denial
 
 from fimigraph.ingest import ingest
 from fimigraph.store import GraphStore
@@ -554,23 +554,6 @@ def test_query_answers_the_seed_case_with_the_expected_rows(path: Path, seed_sto
     assert [tuple(r[i] for i in keys) for r in rows] == [tuple(e[i] for i in keys) for e in expected], "ORDER BY"
 
 
-# A made-up denial of one of Viginum's claims: it makes a "disputed" conflict, which has no state.
-DENIAL = """
-@prefix fimi:    <https://w3id.org/fimigraph/ontology#> .
-@prefix rdfs:    <http://www.w3.org/2000/01/rdf-schema#> .
-@prefix dcterms: <http://purl.org/dc/terms/> .
-@prefix xsd:     <http://www.w3.org/2001/XMLSchema#> .
-@prefix ex:      <https://example.org/denial/> .
-
-ex:statement a fimi:OfficialStatement ;
-    dcterms:title "Statement of a spokesperson (test)" ; dcterms:publisher ex:spokesperson ;
-    dcterms:issued "2023-09-02"^^xsd:date .
-ex:spokesperson a fimi:Person ; rdfs:label "a spokesperson (test)" .
-ex:denial a fimi:Claim ;
-    fimi:claimSubject ex:spokesperson ; fimi:claimPredicate fimi:disputes ;
-    fimi:claimObject <https://w3id.org/fimigraph/case/boycottparis2024/claim/viginum-campaign-uses-account> ;
-    fimi:statedIn ex:statement ; fimi:quote "these accusations are groundless" ; fimi:confidence 100 .
-"""
 
 
 def _rows(store: GraphStore, name: str) -> list[dict[str, Any]]:
@@ -580,7 +563,7 @@ def _rows(store: GraphStore, name: str) -> list[dict[str, Any]]:
 
 
 def test_a_disputed_conflict_has_no_state_label_and_is_not_repeated_per_label(seed_store: GraphStore) -> None:
-    ingest(seed_store, DENIAL.encode(), media_type="text/turtle")
+    ingest(seed_store, denial(CASE["claim/viginum-campaign-uses-account"]), media_type="text/turtle")
     disputed = [r for r in _rows(seed_store, "05-conflicts") if r["kind"] == "disputed"]
     # two sides (the denied claim, the denial), one quote each: no row per label in the store
     assert sorted((r["sideType"], r["quote"], r["stateLabel"]) for r in disputed) == [

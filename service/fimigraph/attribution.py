@@ -112,17 +112,20 @@ def _negative_findings(store: GraphStore, subject: str) -> list[dict[str, Any]]:
 
 def _conflicts(store: GraphStore, subject: str) -> list[dict[str, Any]]:
     # First the few conflicts that concern the subject: about it, or disputing a claim one
-    # of its links rests on; then their sides. Conflicts found at organ level are reported
+    # of its links rests on, found claim by claim from the claims that dispute it (a claim
+    # is a premise of thousands of links; joined, pyoxigraph reads every disputed-claim
+    # conflict of the store first); then their sides. Conflicts found at organ level are reported
     # once more at state level: show those.
     found = store.select(
         f"""
         SELECT DISTINCT ?conflict WHERE {{
-          {{ SELECT DISTINCT ?conflict WHERE {{ GRAPH <{INFERRED_GRAPH}> {{
-            {{ ?conflict fimi:linkSubject <{subject}> ; a fimi:Conflict }}
-            UNION
-            {{ {{ SELECT DISTINCT ?claim WHERE {{ ?link fimi:linkSubject <{subject}> ; fimi:premise+ ?claim }} }}
-               ?conflict fimi:premise ?claim ; fimi:conflictKind fimi:DisputedClaim . }}
-          }} }} }}
+          {{ GRAPH <{INFERRED_GRAPH}> {{ ?conflict fimi:linkSubject <{subject}> ; a fimi:Conflict }} }}
+          UNION
+          {{ {{ SELECT DISTINCT ?claim WHERE {{ GRAPH <{INFERRED_GRAPH}> {{
+               ?link fimi:linkSubject <{subject}> ; fimi:premise+ ?claim }} }} }}
+             LATERAL {{ SELECT ?claim ?conflict WHERE {{
+               ?dispute fimi:claimObject ?claim ; fimi:claimPredicate fimi:disputes .
+               GRAPH <{INFERRED_GRAPH}> {{ ?conflict fimi:premise ?dispute ; fimi:conflictKind fimi:DisputedClaim }} }} }} }}
           {_lateral_optional("conflict", "linkTarget", "target")}
           FILTER(!BOUND(?target) || EXISTS {{ ?target a fimi:State }})
         }}
