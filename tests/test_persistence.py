@@ -6,11 +6,14 @@ import gc
 from pathlib import Path
 
 import httpx
-from support import CAMPAIGN, SAMPLES, SEED_FILES, running_server, store_dump
+import pytest
+from support import CAMPAIGN, SAMPLES, SEED_FILES, run_cli, running_server, store_dump
 
+from fimigraph import reason
 from fimigraph.attribution import attribution
 from fimigraph.ingest import ingest
 from fimigraph.store import GraphStore
+from fimigraph.vocab import INFERRED_GRAPH
 
 
 def test_store_reopens_with_everything_in_it(tmp_path: Path) -> None:
@@ -27,8 +30,6 @@ def test_store_reopens_with_everything_in_it(tmp_path: Path) -> None:
 
 
 def test_a_second_process_cannot_open_a_store_in_use(tmp_path: Path) -> None:
-    from support import run_cli
-
     store = GraphStore(tmp_path / "store")
     done = run_cli("load", str(SAMPLES / "minimal-source.ttl"), "--store", str(tmp_path / "store"))
     assert done.returncode == 6 and "in use by another process" in done.stderr
@@ -44,3 +45,38 @@ def test_server_restart_keeps_sources_and_answers(seed_store_path: Path) -> None
     with running_server(seed_store_path) as url:
         assert len(httpx.get(f"{url}/sources").json()) == 3
         assert httpx.get(f"{url}/attribution", params={"subject": str(CAMPAIGN)}).json() == before
+
+
+def test_an_interrupted_reasoning_run_is_redone_before_the_store_is_used_again(seed_store_path: Path) -> None:
+    complete = store_dump(GraphStore(seed_store_path))
+    gc.collect()
+
+    def interrupt_reasoning() -> None:
+        store = GraphStore(seed_store_path)
+        inferred = store.count(str(INFERRED_GRAPH))
+
+        def interrupt(passes: int, triples: int) -> None:
+            raise KeyboardInterrupt  # Ctrl-C during `fimigraph infer`, after the first pass was written
+
+        with pytest.raises(KeyboardInterrupt):
+            reason.infer(store, on_pass=interrupt)
+        assert store.reasoning_interrupted() and 0 < store.count(str(INFERRED_GRAPH)) < inferred
+        store.flush()
+        del store
+        gc.collect()
+
+    interrupt_reasoning()
+    read_only = run_cli("attribution", str(CAMPAIGN), "--store", str(seed_store_path))
+    assert read_only.returncode == 0
+    assert "inferred graph is incomplete (a reasoning run was interrupted); `fimigraph infer` rebuilds it" in read_only.stderr
+    with running_server(seed_store_path) as url:  # rebuilt before it serves
+        assert httpx.get(f"{url}/health").json()["inferences"] == "complete"
+        assert httpx.get(f"{url}/attribution", params={"subject": str(CAMPAIGN)}).json()["links"]
+    assert store_dump(GraphStore(seed_store_path)) == complete
+    gc.collect()
+
+    interrupt_reasoning()
+    loaded = run_cli("load", str(SAMPLES / "minimal-source.ttl"), "--store", str(seed_store_path))
+    assert loaded.returncode == 0 and "interrupted): rebuilt" in loaded.stderr, loaded.stderr
+    store = GraphStore(seed_store_path)
+    assert not store.reasoning_interrupted() and len(store.sources()) == 3

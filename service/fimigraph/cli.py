@@ -54,10 +54,18 @@ def _settings(store: Path | None, engine: str | None = None, **more: Any) -> Set
     return load_settings(store=store, engine=engine, **more)
 
 
-def _open(settings: Settings, *, read_only: bool = False) -> GraphStore:
+def _open(settings: Settings, *, read_only: bool = False, recover: bool = True) -> GraphStore:
     if read_only and not settings.store.exists():
         raise InputError(f"no store at {settings.store} (load sources first, or pass --store)")
-    return GraphStore(settings.store, read_only=read_only)
+    store = GraphStore(settings.store, read_only=read_only)
+    if read_only and store.reasoning_interrupted():
+        err.print(f"fimigraph: warning: {INTERRUPTED}; `fimigraph infer` rebuilds it", highlight=False)
+    elif recover and (report := reason.recover(store, engine=settings.engine)):
+        err.print(f"fimigraph: {INTERRUPTED}: rebuilt ({report.triples} triples, {report.seconds:.1f} s)", highlight=False)
+    return store
+
+
+INTERRUPTED = "the inferred graph is incomplete (a reasoning run was interrupted)"
 
 
 def _read_file(path: Path) -> bytes:
@@ -171,7 +179,7 @@ def validate(
 def infer(store: StoreOpt = None, engine: EngineOpt = None, as_json: JsonOpt = False) -> None:
     """Drop the inferred graph and rebuild it from every loaded source."""
     settings = _settings(store, engine)
-    graph_store = _open(settings)
+    graph_store = _open(settings, recover=False)  # rebuilt below anyway
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True) as progress:
         task = progress.add_task(f"reasoning ({settings.engine})")
         report = reason.infer(

@@ -3,13 +3,17 @@
 Two engines read the same rule files. ``pyshacl`` is the reference semantics (SHACL-AF on
 an rdflib graph); ``native`` (see :mod:`fimigraph.native`) runs the same queries inside
 the store. Both write the inferred graph, which can be dropped and rebuilt at any time.
+
+A run notes in the store that it is writing the inferred graph and removes the note when it
+completes; a run killed half-way leaves the note, and :func:`recover` rebuilds.
 """
 
 from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
@@ -95,16 +99,33 @@ def infer(store: GraphStore, *, engine: str = DEFAULT_ENGINE, on_pass: Callable[
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     started = time.perf_counter()
     if engine == "native":
-        with store.write_lock:
+        with _writing(store):
             stats = _native_engine(store).rebuild(on_pass)
             _sizes[store] = stats.added
         return InferenceReport(engine, stats.added, stats.passes, time.perf_counter() - started, added=stats.added)
     with store.write_lock:
         data = Graph().parse(data=store.reasoning_input().decode(), format="nt")
         inferred, passes = pyshacl_fixpoint(data, on_pass=on_pass)
-        store.replace_inferred(ntriples(inferred))
+        store.replace_inferred(ntriples(inferred))  # one transaction: nothing to recover from
         _sizes[store] = len(inferred)
     return InferenceReport(engine, len(inferred), passes, time.perf_counter() - started)
+
+
+def recover(store: GraphStore, *, engine: str = DEFAULT_ENGINE) -> InferenceReport | None:
+    """Rebuild the inferred graph if a reasoning run was interrupted (see the module note); else None."""
+    if store.read_only or not store.reasoning_interrupted():
+        return None
+    return infer(store, engine=engine)
+
+
+@contextmanager
+def _writing(store: GraphStore) -> Iterator[None]:
+    # The native engine writes in many transactions (a rebuild, in bulk, in none): noted around
+    # them. On an exception the note stays: the inferred graph may be half-written.
+    with store.write_lock:
+        store.mark_reasoning(running=True)
+        yield
+        store.mark_reasoning(running=False)
 
 
 def _source_nt(graphs: tuple[Graph, Graph] | None) -> bytes | None:
@@ -121,7 +142,7 @@ def _source_iri(store: GraphStore, sid: str) -> str | None:
 
 
 def _incremental(store: GraphStore, engine: str, started: float, **change: object) -> InferenceReport:
-    with store.write_lock:
+    with _writing(store):
         before = _inferred_size(store)
         stats = _native_engine(store).change(**change)  # type: ignore[arg-type]
         total = stats.added if stats.rebuilt else before + stats.added - stats.removed

@@ -23,9 +23,11 @@ from .errors import NotFound, QueryError, StoreError
 from .ontology import ontology_hash, ontology_ntriples
 from .vocab import (
     DCTERMS,
+    FIMI,
     INFERRED_GRAPH,
     ONTOLOGY_GRAPH,
     SOURCES_GRAPH,
+    XSD,
     PREFIXES,
     source_graph,
 )
@@ -120,11 +122,30 @@ class GraphStore:
             f"INSERT DATA {{\n GRAPH <{graph}> {{\n{ntriples(claims)}}}\n"
             f" GRAPH <{SOURCES_GRAPH}> {{\n{ntriples(metadata)}"
             f"<{source_iri}> <{DCTERMS.identifier}> \"{sid}\" .\n"
-            f"<{source_iri}> <{DCTERMS.dateSubmitted}> \"{submitted}\"^^<http://www.w3.org/2001/XMLSchema#dateTime> .\n"
+            f"<{source_iri}> <{DCTERMS.dateSubmitted}> \"{submitted}\"^^<{XSD.dateTime}> .\n"
             f" }}\n}}"
         )
         self.update(" ;\n".join(parts))
         return sid
+
+    def mark_reasoning(self, *, running: bool) -> None:
+        """Note that a reasoning run starts writing the inferred graph, or that it completed.
+
+        The note (``fimi:reasoningStartedAt`` on the inferred graph) is written before the
+        run's first write and removed after its last, each in its own transaction: a run
+        killed in between leaves it, and :meth:`reasoning_interrupted` finds it.
+        """
+        forget = f"DELETE WHERE {{ GRAPH <{SOURCES_GRAPH}> {{ <{INFERRED_GRAPH}> <{FIMI.reasoningStartedAt}> ?t }} }}"
+        if not running:
+            self.update(forget)
+            return
+        now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+        self.update(f"{forget} ;\nINSERT DATA {{ GRAPH <{SOURCES_GRAPH}> {{ <{INFERRED_GRAPH}> <{FIMI.reasoningStartedAt}> "
+                    f"\"{now}\"^^<{XSD.dateTime}> }} }}")
+
+    def reasoning_interrupted(self) -> bool:
+        """Whether a reasoning run started and did not complete (its inferred graph is incomplete)."""
+        return self.ask(f"ASK {{ GRAPH <{SOURCES_GRAPH}> {{ <{INFERRED_GRAPH}> <{FIMI.reasoningStartedAt}> ?t }} }}")
 
     def _drop_source_sparql(self, source_iri: str, sid: str) -> str:
         return (

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from .. import __version__
+from .. import __version__, reason
 from ..settings import Settings, load_settings
 from ..store import GraphStore
 from ..validate import quiet_literal_warnings
@@ -28,6 +29,11 @@ def create_app(settings: Settings | None = None, *, store: GraphStore | None = N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.store = store or GraphStore(settings.store)
+        # Before serving: answers from a half-written inferred graph would be wrong, not slow.
+        report = await asyncio.to_thread(reason.recover, app.state.store, engine=settings.engine)
+        if report is not None:
+            problems.log.warning("the inferred graph was incomplete (a reasoning run was interrupted): rebuilt, %d triples in %.1f s",
+                        report.triples, report.seconds)
         try:
             yield
         finally:

@@ -21,5 +21,7 @@ def health(store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
         "engine": settings.engine,
         "store": str(store.path) if store.path else None,
         "sources": len(store.sources()),
+        # "incomplete": a reasoning run is writing it, or one was interrupted (rebuilt at start-up)
+        "inferences": "incomplete" if store.reasoning_interrupted() else "complete",
         "quads": store.count(),
     }
