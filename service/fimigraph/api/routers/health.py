@@ -20,7 +20,7 @@ def health(store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
         "version": __version__,
         "engine": settings.engine,
         "store": str(store.path) if store.path else None,
-        "sources": len(store.sources()),
+        "sources": store.source_count(),
         # "incomplete": a reasoning run is writing it, or one was interrupted (rebuilt at start-up)
         "inferences": "incomplete" if store.reasoning_interrupted() else "complete",
         "quads": store.count(),
