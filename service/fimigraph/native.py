@@ -577,10 +577,22 @@ class Planner:
                 best = min(range(len(segment)), key=lambda k: (_score(segment[k], bound, fixed), k))
                 e = segment.pop(best)
                 step = [e]
-                # A star around a bound subject: its lookups go into one step.
-                if e.kind == "triple" and not e.path and e.s is not None and _bound(e.s, bound):
+                # A star around the subject (bound, or bound by this lookup): its lookups go into
+                # one step; then the checks of a constant on what the star binds (``?p
+                # fimi:stepDirection fimi:Backward``), so rows that fail them stop here rather
+                # than after every later step (anchored on new links, `chain` read 12k claims
+                # per 156 links through three more steps to keep none).
+                if e.kind == "triple" and not e.path and e.s is not None and (e.s.kind == "var" or _bound(e.s, bound)):
                     for other in list(segment):
                         if other.kind == "triple" and not other.path and other.s is not None and other.s.text == e.s.text:
+                            step.append(other)
+                            segment.remove(other)
+                    within = bound | set().union(*(x.binds() for x in step))
+                    for other in list(segment):
+                        if (other.kind == "triple" and not other.path and other.s is not None and other.s.kind == "var"
+                                and other.s.value in within and other.s.value not in bound
+                                and other.p is not None and other.p.kind == "iri" and other.p.value != RDF_TYPE
+                                and other.o is not None and other.o.kind != "var"):
                             step.append(other)
                             segment.remove(other)
                 out.append(self.step(step, bound, lateral=bool(out)))
