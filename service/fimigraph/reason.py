@@ -121,8 +121,8 @@ def recover(store: GraphStore, *, engine: str = DEFAULT_ENGINE) -> InferenceRepo
 
 @contextmanager
 def _writing(store: GraphStore) -> Iterator[None]:
-    # The native engine writes in many transactions (a rebuild, in bulk, in none): noted around
-    # them. On an exception the note stays: the inferred graph may be half-written.
+    # The native engine writes in many transactions (a rebuild's bulk writes in none at all):
+    # the note goes around all of them. On an exception it stays: the graph may be half-written.
     with store.write_lock:
         store.mark_reasoning(running=True)
         yield
