@@ -42,6 +42,18 @@ def test_list_read_and_retract_a_source(client: TestClient) -> None:
     assert client.get("/attribution", params={"subject": OUTLET}).status_code == 404
 
 
+
+def test_sources_are_listed_in_pages(seed_client: TestClient) -> None:
+    everything = seed_client.get("/sources")
+    ids = [s["id"] for s in everything.json()]
+    assert len(ids) == 2 and ids == sorted(ids) and everything.headers["x-total-count"] == "2"
+    pages = [seed_client.get("/sources", params={"limit": 1, "offset": k}) for k in range(3)]
+    assert [[s["id"] for s in p.json()] for p in pages] == [ids[:1], ids[1:], []]
+    assert {p.headers["x-total-count"] for p in pages} == {"2"}
+    assert pages[0].json()[0] == everything.json()[0]
+    bad = seed_client.get("/sources", params={"limit": 0})
+    assert bad.status_code == 400 and bad.headers["content-type"] == PROBLEM and "limit" in bad.text
+
 def test_same_source_twice_is_a_conflict_unless_replaced(client: TestClient) -> None:
     assert post(client, "minimal-source.ttl").status_code == 201
     again = post(client, "minimal-source.ttl")

@@ -73,9 +73,15 @@ async def post_source(
 
 
 @router.get("", summary="List loaded sources")
-def list_sources(store: StoreDep) -> list[dict[str, Any]]:
-    """Every loaded source with its id, IRI, title, publisher and claim count."""
-    return [_info(info) for info in store.sources()]
+def list_sources(
+    store: StoreDep,
+    response: Response,
+    limit: int | None = Query(None, ge=1, description="At most this many sources (default: all)."),
+    offset: int = Query(0, ge=0, description="Skip this many sources first (in id order)."),
+) -> list[dict[str, Any]]:
+    """Loaded sources in id order, with IRI, title, publisher and claim count; the total in ``X-Total-Count``."""
+    response.headers["X-Total-Count"] = str(store.source_count())
+    return [_info(info) for info in store.sources(limit=limit, offset=offset)]
 
 
 @router.get(
