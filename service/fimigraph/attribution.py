@@ -5,13 +5,14 @@ The JSON shape is the public contract of ``GET /attribution`` (DESIGN §5).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from .errors import InputError, NotFound
 from .ontology import grade_ranks, notations
 from .ruleset import rule_labels
 from .store import GraphStore, lateral_optional
-from .vocab import INFERRED_GRAPH, SOURCES_GRAPH
+from .vocab import INFERRED, INFERRED_GRAPH, SOURCES_GRAPH
 
 
 def confidence_label(confidence: int | None) -> str | None:
@@ -105,27 +106,61 @@ def _negative_findings(store: GraphStore, subject: str) -> list[dict[str, Any]]:
     return [{**r, "directness": names[r["directness"]], "marking": names[r["marking"]]} for r in rows if r["state"] in states]
 
 
+def _premises_under(store: GraphStore, subject: str) -> set[str]:
+    """Every node the subject's inferences rest on, level by level, each read once.
+
+    ``fimi:premise+`` from each link walks again the sub-chains that links share: 2.3 s for
+    the 14,439 links of the busiest subject at 1M triples.
+    """
+    found: set[str] = set()
+    level = {r["p"] for r in store.select(
+        f"SELECT DISTINCT ?p WHERE {{ GRAPH <{INFERRED_GRAPH}> {{ ?n fimi:linkSubject <{subject}> ; fimi:premise ?p }} }}")}
+    while level:
+        found |= level
+        inferred = sorted(p for p in level if p.startswith(str(INFERRED)))  # claims rest on nothing
+        level = set()
+        for batch in _batches(inferred):
+            level |= {r["p"] for r in store.select(
+                f"SELECT DISTINCT ?p WHERE {{ VALUES ?n {{ {batch} }} GRAPH <{INFERRED_GRAPH}> {{ ?n fimi:premise ?p }} }}")}
+        level -= found
+    return found
+
+
+def _batches(iris: list[str], size: int = 2000) -> Iterator[str]:
+    """IRIs as the bodies of ``VALUES`` blocks of at most ``size``."""
+    for i in range(0, len(iris), size):
+        yield " ".join(f"<{x}>" for x in iris[i:i + size])
+
+
 def _conflicts(store: GraphStore, subject: str) -> list[dict[str, Any]]:
-    # First the few conflicts that concern the subject: about it, or disputing a claim one
-    # of its links rests on, found claim by claim from the claims that dispute it (a claim
+    # First the few conflicts that concern the subject: about it, or disputing a claim one of
+    # its inferences rests on, found claim by claim from the claims that dispute it (a claim
     # is a premise of thousands of links; joined, pyoxigraph reads every disputed-claim
-    # conflict of the store first); then their sides. Conflicts found at organ level are reported
-    # once more at state level: show those.
+    # conflict of the store first); then their sides. Conflicts found at organ level are
+    # reported once more at state level: show those.
+    state_or_none = f"""{_lateral_optional("conflict", "linkTarget", "target")}
+          FILTER(!BOUND(?target) || EXISTS {{ ?target a fimi:State }})"""
     found = store.select(
         f"""
         SELECT DISTINCT ?conflict WHERE {{
-          {{ GRAPH <{INFERRED_GRAPH}> {{ ?conflict fimi:linkSubject <{subject}> ; a fimi:Conflict }} }}
-          UNION
-          {{ {{ SELECT DISTINCT ?claim WHERE {{ GRAPH <{INFERRED_GRAPH}> {{
-               ?link fimi:linkSubject <{subject}> ; fimi:premise+ ?claim }} }} }}
-             LATERAL {{ SELECT ?claim ?conflict WHERE {{
-               ?dispute fimi:claimObject ?claim ; fimi:claimPredicate fimi:disputes .
-               GRAPH <{INFERRED_GRAPH}> {{ ?conflict fimi:premise ?dispute ; fimi:conflictKind fimi:DisputedClaim }} }} }} }}
-          {_lateral_optional("conflict", "linkTarget", "target")}
-          FILTER(!BOUND(?target) || EXISTS {{ ?target a fimi:State }})
+          GRAPH <{INFERRED_GRAPH}> {{ ?conflict fimi:linkSubject <{subject}> ; a fimi:Conflict }}
+          {state_or_none}
         }}
         """
     )
+    for batch in _batches(sorted(_premises_under(store, subject))):
+        found += store.select(
+            f"""
+            SELECT DISTINCT ?conflict WHERE {{
+              VALUES ?claim {{ {batch} }}
+              LATERAL {{ SELECT ?claim ?conflict WHERE {{
+                ?dispute fimi:claimObject ?claim ; fimi:claimPredicate fimi:disputes .
+                GRAPH <{INFERRED_GRAPH}> {{ ?conflict fimi:premise ?dispute ; fimi:conflictKind fimi:DisputedClaim }} }} }}
+              {state_or_none}
+            }}
+            """
+        )
+    found = [{"conflict": c} for c in sorted({r["conflict"] for r in found})]
     if not found:
         return []
     values = " ".join(f"<{r['conflict']}>" for r in found)
