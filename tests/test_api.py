@@ -185,8 +185,7 @@ def test_explanation_errors(seed_client: TestClient) -> None:
 
 def test_health_and_docs(seed_client: TestClient) -> None:
     health = seed_client.get("/health").json()
-    assert health["status"] == "ok" and health["sources"] == 2 and health["quads"] > 500
-    assert health["inferences"] == "complete"
+    assert health["status"] == "ok" and health["sources"] == 2 and health["inferences"] == "complete"
     spec = seed_client.get("/openapi.json").json()
     assert {"/sparql", "/sources", "/sources/{source_id}", "/attribution", "/explanations", "/health"} <= set(spec["paths"])
     assert seed_client.get("/docs").status_code == 200

@@ -236,10 +236,8 @@ class GraphStore:
         results = self.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != <{INFERRED_GRAPH}>) }}")
         return ox.serialize(results, format=ox.RdfFormat.N_TRIPLES)
 
-    def count(self, graph: str | None = None) -> int:
-        """Number of quads in one graph, or in the whole store."""
-        if graph is None:
-            return len(self.ox)  # 4x faster than the COUNT query
+    def count(self, graph: str) -> int:
+        """Number of quads in one graph."""
         return int(self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")[0]["n"])
 
     def source_count(self) -> int:
@@ -260,41 +258,47 @@ class GraphStore:
             if ":" in only and not any(c in only for c in '<>{}|^` \t'):
                 pick += f" UNION {{ <{only}> dcterms:identifier ?id . BIND(<{only}> AS ?s) }}"
         page = (f"LIMIT {int(limit)} " if limit is not None else "") + (f"OFFSET {int(offset)}" if offset else "")
-        rows = self.select(
+        # The page of ids first, then their metadata and claims row by row: joined in one query,
+        # pyoxigraph reads the whole metadata graph (and every label) first — 26 s for 8,691 sources.
+        ids = self.select(
+            f"SELECT ?s ?id WHERE {{ GRAPH <{SOURCES_GRAPH}> {{ {pick} FILTER(?s != <{ONTOLOGY_GRAPH}>) }} }} ORDER BY ?id {page}"
+        )
+        if not ids:
+            return []
+        values = " ".join(f"<{r['s']}>" for r in ids)
+        rows = {}
+        for r in self.select(
             f"""
-            SELECT ?s ?id ?title ?publisher (isIRI(?publisher) AS ?publisherIri) ?issued ?submitted
+            SELECT ?s ?title ?publisher (isIRI(?publisher) AS ?publisherIri) ?issued ?submitted
                    (GROUP_CONCAT(DISTINCT STR(?type); separator=" ") AS ?types)
             WHERE {{
-              {{ SELECT ?s ?id WHERE {{ GRAPH <{SOURCES_GRAPH}> {{
-                {pick} FILTER(?s != <{ONTOLOGY_GRAPH}>) }} }} ORDER BY ?id {page} }}
+              VALUES ?s {{ {values} }}
               {"".join(lateral_optional(str(SOURCES_GRAPH), "s", p, v) for p, v in
                        (("a", "type"), ("dcterms:title", "title"), ("dcterms:publisher", "publisher"),
                         ("dcterms:issued", "issued"), ("dcterms:dateSubmitted", "submitted")))}
-            }} GROUP BY ?s ?id ?title ?publisher ?issued ?submitted ORDER BY ?id
+            }} GROUP BY ?s ?title ?publisher ?issued ?submitted
             """
-        )
-        # Publishers' labels by a second lookup: joined in the query above, pyoxigraph reads
-        # every label of the store first (0.2 → 1 s for 869 sources).
-        publishers = " ".join(sorted({f"<{r['publisher']}>" for r in rows if r["publisherIri"]}))
+        ):
+            rows.setdefault(r["s"], r)
+        publishers = " ".join(sorted({f"<{r['publisher']}>" for r in rows.values() if r["publisherIri"]}))
         names = {
             r["p"]: r["label"]
             for r in self.select(f"SELECT ?p (MIN(STR(?l)) AS ?label) WHERE {{ VALUES ?p {{ {publishers} }} ?p rdfs:label ?l }} GROUP BY ?p")
         } if publishers else {}
-        graphs = " ".join(f"<{source_graph(str(r['id']))}>" for r in rows)
-        counts = {
-            r["g"]: int(r["n"])
-            for r in self.select(
-                f"SELECT ?g (COUNT(?c) AS ?n) WHERE {{ VALUES ?g {{ {graphs} }} GRAPH ?g {{ ?c a fimi:Claim }} }} GROUP BY ?g"
-            )
-        } if rows else {}
+        if only is None and limit is None and not offset:  # all of them: one pass over the claims
+            where = "GRAPH ?g { ?c a fimi:Claim }"
+        else:
+            graphs = " ".join(f"<{source_graph(str(r['id']))}>" for r in ids)
+            where = f"VALUES ?g {{ {graphs} }} LATERAL {{ SELECT ?g ?c WHERE {{ GRAPH ?g {{ ?c a fimi:Claim }} }} }}"
+        counts = {r["g"]: int(r["n"]) for r in self.select(f"SELECT ?g (COUNT(?c) AS ?n) WHERE {{ {where} }} GROUP BY ?g")}
         seen: dict[str, SourceInfo] = {}
-        for r in rows:
-            sid = str(r["id"])
+        for i in ids:
+            sid, r = str(i["id"]), rows[i["s"]]
             if sid in seen:
                 continue
             seen[sid] = SourceInfo(
                 id=sid,
-                iri=str(r["s"]),
+                iri=str(i["s"]),
                 title=_opt(r["title"]),
                 publisher=names.get(r["publisher"]) or _opt(r["publisher"]),
                 issued=_opt(r["issued"]),

@@ -14,7 +14,11 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health", summary="Service health")
 def health(store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
-    """Status, version, engine and the size of the store."""
+    """Status, version, engine, number of sources, and whether the inferred graph is complete.
+
+    Cheap at any size, for probes: counting the store's quads took 2.7 s at 10.6M quads
+    (ask ``SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }`` on /sparql instead).
+    """
     return {
         "status": "ok",
         "version": __version__,
@@ -23,5 +27,4 @@ def health(store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
         "sources": store.source_count(),
         # "incomplete": a reasoning run is writing it, or one was interrupted (rebuilt at start-up)
         "inferences": "incomplete" if store.reasoning_interrupted() else "complete",
-        "quads": store.count(),
     }
