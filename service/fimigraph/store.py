@@ -266,7 +266,7 @@ class GraphStore:
         if not ids:
             return []
         values = " ".join(f"<{r['s']}>" for r in ids)
-        rows = {}
+        rows: dict[str, dict[str, Any]] = {}
         for r in self.select(
             f"""
             SELECT ?s ?title ?publisher (isIRI(?publisher) AS ?publisherIri) ?issued ?submitted
