@@ -5,13 +5,12 @@ The JSON shape is the public contract of ``GET /attribution`` (DESIGN §5).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from .errors import InputError, NotFound
 from .ontology import grade_ranks, notations
 from .ruleset import rule_labels
-from .store import GraphStore, lateral_optional
+from .store import GraphStore, iri_batches, lateral_optional
 from .vocab import INFERRED, INFERRED_GRAPH, SOURCES_GRAPH
 
 
@@ -119,17 +118,11 @@ def _premises_under(store: GraphStore, subject: str) -> set[str]:
         found |= level
         inferred = sorted(p for p in level if p.startswith(str(INFERRED)))  # claims rest on nothing
         level = set()
-        for batch in _batches(inferred):
+        for batch in iri_batches(inferred):
             level |= {r["p"] for r in store.select(
                 f"SELECT DISTINCT ?p WHERE {{ VALUES ?n {{ {batch} }} GRAPH <{INFERRED_GRAPH}> {{ ?n fimi:premise ?p }} }}")}
         level -= found
     return found
-
-
-def _batches(iris: list[str], size: int = 2000) -> Iterator[str]:
-    """IRIs as the bodies of ``VALUES`` blocks of at most ``size``."""
-    for i in range(0, len(iris), size):
-        yield " ".join(f"<{x}>" for x in iris[i:i + size])
 
 
 def _conflicts(store: GraphStore, subject: str) -> list[dict[str, Any]]:
@@ -148,7 +141,7 @@ def _conflicts(store: GraphStore, subject: str) -> list[dict[str, Any]]:
         }}
         """
     )
-    for batch in _batches(sorted(_premises_under(store, subject))):
+    for batch in iri_batches(sorted(_premises_under(store, subject))):
         found += store.select(
             f"""
             SELECT DISTINCT ?conflict WHERE {{

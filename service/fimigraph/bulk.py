@@ -48,7 +48,7 @@ from .errors import AlreadyExists, InputError, ParseError, StoreError, Unsupport
 from .ingest import check_reserved, parse_document, read_document, split_document
 from .ontology import source_classes
 from .reason import DEFAULT_ENGINE
-from .store import GraphStore, source_id
+from .store import GraphStore, iri_batches, source_id
 from .validate import quiet_literal_warnings, validate_graph
 from .vocab import DCTERMS, FIMI, INFERRED_GRAPH, ONTOLOGY_GRAPH, RDF, SOURCE_GRAPH_PREFIX, SOURCES_GRAPH, XSD
 
@@ -329,10 +329,8 @@ def check_one_source_each(dataset: Dataset) -> None:
 
 def stored_sources(store: GraphStore, dataset: Dataset) -> set[str]:
     """IRIs of the dataset's sources that the store holds already (described, or with a graph)."""
-    iris = list(dataset.sources)
     held: set[str] = set()
-    for start in range(0, len(iris), 2000):
-        values = " ".join(f"<{iri}>" for iri in iris[start:start + 2000])
+    for values in iri_batches(dataset.sources):
         rows = store.query(f"SELECT DISTINCT ?s WHERE {{ VALUES ?s {{ {values} }} GRAPH <{SOURCES_GRAPH}> {{ ?s ?p ?o }} }}")
         held |= {row["s"].value for row in rows}
     graphs = set(store.named_graphs())

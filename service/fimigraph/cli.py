@@ -54,6 +54,9 @@ def _settings(store: Path | None, engine: str | None = None, **more: Any) -> Set
     return load_settings(store=store, engine=engine, **more)
 
 
+INTERRUPTED = "the inferred graph is incomplete (a reasoning run was interrupted)"
+
+
 def _open(settings: Settings, *, read_only: bool = False, recover: bool = True) -> GraphStore:
     if read_only and not settings.store.exists():
         raise InputError(f"no store at {settings.store} (load sources first, or pass --store)")
@@ -63,9 +66,6 @@ def _open(settings: Settings, *, read_only: bool = False, recover: bool = True) 
     elif recover and (report := reason.recover(store, engine=settings.engine)):
         err.print(f"fimigraph: {INTERRUPTED}: rebuilt ({report.triples} triples, {report.seconds:.1f} s)", highlight=False)
     return store
-
-
-INTERRUPTED = "the inferred graph is incomplete (a reasoning run was interrupted)"
 
 
 def _read_file(path: Path) -> bytes:

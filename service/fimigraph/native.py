@@ -582,7 +582,7 @@ class Planner:
                 # :Backward`` after ``?claim :predicate ?p``), so rows that fail them stop here
                 # rather than after every later step (a rule anchored on 156 new nodes read 12k
                 # candidate rows through three more lookups each, to keep none).
-                if e.kind == "triple" and not e.path and e.s is not None and (e.s.kind == "var" or _bound(e.s, bound)):
+                if e.kind == "triple" and not e.path and e.s is not None:
                     for other in list(segment):
                         if other.kind == "triple" and not other.path and other.s is not None and other.s.text == e.s.text:
                             step.append(other)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -335,6 +335,13 @@ def declares_dataset(sparql: str) -> bool:
     return _FROM.search(_NOT_KEYWORDS.sub(" ", sparql)) is not None
 
 
+
+
+def iri_batches(iris: Iterable[str], size: int = 2000) -> Iterator[str]:
+    """IRIs as the bodies of ``VALUES`` blocks of at most ``size`` (one huge block makes a slow query)."""
+    iris = list(iris)
+    for i in range(0, len(iris), size):
+        yield " ".join(f"<{x}>" for x in iris[i:i + size])
 
 def lateral_optional(graph: str, node: str, prop: str, var: str) -> str:
     """``OPTIONAL { GRAPH <graph> { ?node prop ?var } }``, looked up row by row (``?node`` must be bound).
