@@ -133,16 +133,16 @@ def _conflicts(store: GraphStore, subject: str) -> list[dict[str, Any]]:
     # reported once more at state level: show those.
     state_or_none = f"""{_lateral_optional("conflict", "linkTarget", "target")}
           FILTER(!BOUND(?target) || EXISTS {{ ?target a fimi:State }})"""
-    found = store.select(
+    found = {r["conflict"] for r in store.select(
         f"""
         SELECT DISTINCT ?conflict WHERE {{
           GRAPH <{INFERRED_GRAPH}> {{ ?conflict fimi:linkSubject <{subject}> ; a fimi:Conflict }}
           {state_or_none}
         }}
         """
-    )
+    )}
     for batch in iri_batches(sorted(_premises_under(store, subject))):
-        found += store.select(
+        found |= {r["conflict"] for r in store.select(
             f"""
             SELECT DISTINCT ?conflict WHERE {{
               VALUES ?claim {{ {batch} }}
@@ -152,11 +152,10 @@ def _conflicts(store: GraphStore, subject: str) -> list[dict[str, Any]]:
               {state_or_none}
             }}
             """
-        )
-    found = [{"conflict": c} for c in sorted({r["conflict"] for r in found})]
+        )}
     if not found:
         return []
-    values = " ".join(f"<{r['conflict']}>" for r in found)
+    values = " ".join(f"<{c}>" for c in sorted(found))
     sides = store.select(
         f"""
         SELECT DISTINCT ?conflict ?kind ?state ?side ?sideType WHERE {{

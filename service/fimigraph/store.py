@@ -335,13 +335,12 @@ def declares_dataset(sparql: str) -> bool:
     return _FROM.search(_NOT_KEYWORDS.sub(" ", sparql)) is not None
 
 
-
-
 def iri_batches(iris: Iterable[str], size: int = 2000) -> Iterator[str]:
     """IRIs as the bodies of ``VALUES`` blocks of at most ``size`` (one huge block makes a slow query)."""
     iris = list(iris)
     for i in range(0, len(iris), size):
         yield " ".join(f"<{x}>" for x in iris[i:i + size])
+
 
 def lateral_optional(graph: str, node: str, prop: str, var: str) -> str:
     """``OPTIONAL { GRAPH <graph> { ?node prop ?var } }``, looked up row by row (``?node`` must be bound).
