@@ -210,6 +210,31 @@ def test_activity_period_that_empties_the_interval() -> None:
     assert _links_of(store, "account")
 
 
+def _markings_of(store: GraphStore, subject: str) -> set[str]:
+    rows = store.select(f"SELECT ?m WHERE {{ GRAPH <{I}> {{ ?l fimi:linkSubject <{EX}{subject}> ; fimi:marking ?m }} }}")
+    return {str(r["m"]) for r in rows}
+
+
+def test_a_corrected_report_marks_a_claim_it_made_before() -> None:
+    """A new version of a report adds a marking to a claim it already made, and a new marked claim:
+    the links resting on the old claim are derived again with the marking (OPTIONAL: the added
+    triple is about a claim that existed); the new claim's links are new."""
+    base, typing, _period = _chain_sources()
+    store = GraphStore(None)
+    add(store, base)
+    add(store, typing)
+    assert _markings_of(store, "account") == {str(FIMI.TLP_CLEAR)}
+    corrected = Graph()
+    for t in base.claims:
+        corrected.add(t)
+    corrected.add((URIRef(EX + "c3"), FIMI.marking, FIMI.TLP_AMBER))
+    _claim(corrected, "c4", "person", FIMI.operates, "account2", 70, marking=FIMI.TLP_RED)
+    _typed(corrected, "account2", FIMI.Account)
+    assert_maintained(store, replace(store, source_id(base.iri), base, corrected), "marking added")
+    assert _markings_of(store, "account") == {str(FIMI.TLP_AMBER)}
+    assert _markings_of(store, "account2") == {str(FIMI.TLP_RED)}
+
+
 def test_duplicate_claims_keep_links() -> None:
     """Two sources typing the same entities: retracting one keeps everything the other supports."""
     base, typing, _period = _chain_sources()

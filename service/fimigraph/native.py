@@ -692,6 +692,12 @@ class Variant:
     patterns: list[Pattern]
     opaque: bool  # has parts (subqueries, blank-node lists, EXISTS filters) the analysis cannot see into
 
+    @property
+    def required_subjects(self) -> set[str]:
+        """Variables every match binds to the subject of a stored triple (a required plain pattern's subject)."""
+        return {p.elem.s.value for p in self.patterns
+                if p.position == "required" and p.top and not p.elem.path and p.elem.s is not None and p.elem.s.kind == "var"}
+
 
 @dataclass
 class NativeRule:
@@ -1353,7 +1359,9 @@ class Engine:
        an OPTIONAL a position where an added triple now matches (rules with OPTIONAL are not
        monotonic), is found by running the rule anchored on the delta without its group
        filters (an interval that was empty may stop being empty); its triples are wiped, and
-       so on for the nodes that read wiped triples;
+       so on for the nodes that read wiped triples. An added triple about a node that had no
+       triple before (a new claim) cannot have been read by an earlier derivation that binds
+       that node as a subject: such anchors are skipped;
     3. re-derive the wiped nodes from their premises (the variables their IRIs are minted
        from), run the rules anchored on the added triples, and continue semi-naively.
     """
@@ -1619,12 +1627,24 @@ class Engine:
         )
         return preds, classes
 
-    def _detect(self, i: int, k: int, anchors: Anchors, graphs: list[str], found: dict[int, set[tuple[Any, ...]]]) -> None:
-        """Rows (template subjects + premises) of variant k of rule i anchored on ``graphs``, filters dropped."""
+    def _detect(self, i: int, k: int, anchors: Anchors, graphs: list[str], found: dict[int, set[tuple[Any, ...]]], *,
+                delta: Iterable[ox.Quad] = (), fresh: set[Any] = frozenset()) -> None:
+        """Rows (template subjects + premises) of variant k of rule i anchored on ``graphs``, filters dropped.
+
+        ``delta``, ``fresh``: the quads of ``graphs``, and the subjects among them that had no
+        triple before the change. A variable that must be the subject of a stored triple is not
+        anchored on those: no earlier derivation can have bound it to one.
+        """
         rule = self.rules[i]
         names = rule.subjects + [d for d in rule.deps if d not in rule.subjects]
         for v, ps in sorted(anchors.by_var.items()):
-            q = rule.query(k, first=anchor_text(v, ps, graphs), bound={v}, select=names, drop_filters=True)
+            first = anchor_text(v, ps, graphs)
+            if fresh and v in rule.variants[k].required_subjects:
+                old = {q.subject for q in delta if None in ps or q.predicate.value in ps} - fresh
+                if not old:
+                    continue
+                first = values_text([v], [(x,) for x in sorted(old, key=str)])
+            q = rule.query(k, first=first, bound={v}, select=names, drop_filters=True)
             for row in self._query(q):
                 found.setdefault(i, set()).add(tuple(row[n] for n in names))
 
@@ -1645,30 +1665,40 @@ class Engine:
         self.stats.seconds = time.perf_counter() - started
         return self.stats
 
+    def _held_elsewhere(self, s: Any, p: Any, o: Any, skip: set[Any]) -> bool:
+        """Whether a named graph other than those in ``skip`` holds the triple."""
+        return any(isinstance(q.graph_name, ox.NamedNode) and q.graph_name not in skip
+                   for q in self.ox.quads_for_pattern(s, p, o, None))
+
+    def _fresh(self, new: list[ox.Quad], gone: list[ox.Quad]) -> set[Any]:
+        """The subjects of ``new`` (quads about to be staged) that had no triple before the change."""
+        new_t = {(q.subject, q.predicate, q.object) for q in new}
+        had = {q.subject for q in gone}
+        return {
+            s for s in {q.subject for q in new} - had
+            if all((q.subject, q.predicate, q.object) in new_t
+                   for q in self.ox.quads_for_pattern(s, None, None, None) if isinstance(q.graph_name, ox.NamedNode))
+        }
+
     def _change(self, source_graph: str | None, source_iri: str | None, previous: bytes | None, sources_graph: str) -> None:
         t0 = time.perf_counter()
         self.clear_scratch()
-        added, removed, prev = self._graph("added"), self._graph("removed"), self._graph("previous")
-        parts = []
-        if previous:
-            self.ox.load(previous, format=NT, to_graph=ox.NamedNode(prev))
+        added, removed = self._graph("added"), self._graph("removed")
+        # Staged triple by triple: a source is small, and a point lookup per triple is fast,
+        # while the same difference as one SPARQL update joined the store (0.27 s at 1M).
+        before = {(q.subject, q.predicate, q.object) for q in ox.parse(previous, format=NT)} if previous else set()
+        now: list[tuple[Any, Any, Any]] = []
         if source_graph is not None:
-            parts.append(f"INSERT {{ GRAPH <{added}> {{ ?s ?p ?o }} }} WHERE {{ GRAPH <{source_graph}> {{ ?s ?p ?o }} }}")
+            now = [(q.subject, q.predicate, q.object) for q in self.ox.quads_for_pattern(None, None, None, ox.NamedNode(source_graph))]
             if source_iri:
-                parts.append(f"INSERT {{ GRAPH <{added}> {{ <{source_iri}> ?p ?o }} }} WHERE {{ GRAPH <{sources_graph}> {{ <{source_iri}> ?p ?o }} }}")
-            # Only what was not there before is new.
-            parts.append(
-                f"DELETE {{ GRAPH <{added}> {{ ?s ?p ?o }} }} WHERE {{ GRAPH <{added}> {{ ?s ?p ?o }} GRAPH ?g {{ ?s ?p ?o }} "
-                f"FILTER(?g NOT IN (<{added}>, <{source_graph}>, <{sources_graph}>)) }}"
-            )
-        if previous:
-            parts.append(
-                f"INSERT {{ GRAPH <{removed}> {{ ?s ?p ?o }} }} WHERE {{ GRAPH <{prev}> {{ ?s ?p ?o }} "
-                f"FILTER NOT EXISTS {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g NOT IN (<{prev}>, <{added}>)) }} }}"
-            )
-            parts.append(f"DROP SILENT GRAPH <{prev}>")
-        if parts:
-            self.ox.update(" ;\n".join(parts))
+                now += [(q.subject, q.predicate, q.object)
+                        for q in self.ox.quads_for_pattern(ox.NamedNode(source_iri), None, None, ox.NamedNode(sources_graph))]
+        # Only what was not there before is new; only what is nowhere now is gone.
+        own = {ox.NamedNode(g) for g in (source_graph, sources_graph) if g}
+        new = [ox.Quad(*t, ox.NamedNode(added)) for t in dict.fromkeys(now) if t not in before and not self._held_elsewhere(*t, own)]
+        gone = [ox.Quad(*t, ox.NamedNode(removed)) for t in before if not self._held_elsewhere(*t, set())]
+        fresh = self._fresh(new, gone)
+        self.ox.extend(new + gone)
         add_sig = self._signature(added, self.ox)
         rem_sig = self._signature(removed, self.ox)
         self.stats.detail["stage"] = time.perf_counter() - t0
@@ -1694,7 +1724,7 @@ class Engine:
                 if on_removed.by_var:
                     self._detect(i, k, on_removed, [removed], found)
                 if on_added_opt.by_var:
-                    self._detect(i, k, on_added_opt, [added], found)
+                    self._detect(i, k, on_added_opt, [added], found, delta=new, fresh=fresh)
         wiped: set[Any] = set()
         wiped_pattern_subjects: set[Any] = set()
         rederive: dict[int, set[tuple[Any, ...]]] = {}
