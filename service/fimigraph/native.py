@@ -559,11 +559,24 @@ def _hoist(elements: list[Element], bound: set[str]) -> list[Element]:
 
 
 class Planner:
-    """Emits a group as an explicit left-deep plan of LATERAL DISTINCT steps."""
+    """Emits a group as an explicit left-deep plan of LATERAL DISTINCT steps.
+
+    ``fanning``: predicates whose reverse lookups (``?new p ?bound``) may fan out widely (the
+    rules' own output: an official account is the subject of hundreds of inferred links, most
+    of them rejected by the next check). In a plan that starts from ``first`` (an anchor), the
+    first such step is evaluated once per distinct key rather than once per row before it: a
+    LATERAL step is evaluated again for every row, and rows share keys (at 1M, 82 rows held 27
+    distinct accounts; 4.4 s -> 1.3 s). The plan before the step is then evaluated twice, which
+    is cheap when it starts from an anchor.
+    """
+
+    def __init__(self, *, fanning: frozenset[str] = frozenset()) -> None:
+        self.fanning = fanning
 
     def group(self, g: Group, bound: set[str], *, drop_filters: bool = False, first: str | None = None) -> str:
         """The group's elements as SPARQL text (without braces); ``bound`` are substituted from outside."""
         out: list[str] = [first] if first else []
+        by_key = first is not None and bool(self.fanning)
         bound = set(bound)
         filters: list[str] = []
         segment: list[Element] = []
@@ -572,6 +585,7 @@ class Planner:
         constants: set[str] = set()
 
         def flush() -> None:
+            nonlocal by_key
             while segment:
                 fixed = frozenset(constants)
                 best = min(range(len(segment)), key=lambda k: (_score(segment[k], bound, fixed), k))
@@ -595,7 +609,15 @@ class Planner:
                                 and other.o is not None and other.o.kind != "var"):
                             step.append(other)
                             segment.remove(other)
-                out.append(self.step(step, bound, lateral=bool(out)))
+                text = self.step(step, bound, lateral=bool(out))
+                if by_key and out and self._fans_out(e, bound):
+                    by_key = False
+                    names = sorted(set().union(*(x.vars for x in step)))
+                    keys = " ".join("?" + v for v in names if v in bound)
+                    prefix = "\n".join(out)
+                    text = (f"{{ SELECT DISTINCT {' '.join('?' + v for v in names)} WHERE {{ "
+                            f"{{ SELECT DISTINCT {keys} WHERE {{ {prefix} }} }}\n{text} }} }}")
+                out.append(text)
                 for x in step:
                     if x.kind == "values":
                         constants.update(x.binds() - bound)
@@ -616,6 +638,12 @@ class Planner:
                     bound.update(e.branches[0].binds())
         flush()
         return "\n".join(out + filters)
+
+    def _fans_out(self, e: Element, bound: set[str]) -> bool:
+        """Whether ``e`` is a reverse lookup (object bound, subject not) on a ``fanning`` predicate."""
+        return (e.kind == "triple" and not e.path and e.p is not None and e.p.kind == "iri" and e.p.value in self.fanning
+                and e.s is not None and e.s.kind == "var" and e.s.value not in bound
+                and e.o is not None and e.o.kind == "var" and e.o.value in bound)
 
     def step(self, elems: list[Element], bound: set[str], *, lateral: bool) -> str:
         """One join step: a DISTINCT subquery, laterally joined (outer variables substituted) when possible."""
@@ -719,10 +747,12 @@ class NativeRule:
     const_subject: bool = False  # a template triple has a constant subject
 
     def query(self, variant: int | None = None, *, first: str | None = None, bound: Iterable[str] = (),
-              select: list[str] | None = None, drop_filters: bool = False) -> str:
-        """One variant (or the whole body) as a set-oriented query: CONSTRUCT, or SELECT DISTINCT of ``select``."""
+              select: list[str] | None = None, drop_filters: bool = False, fanning: frozenset[str] = frozenset()) -> str:
+        """One variant (or the whole body) as a set-oriented query: CONSTRUCT, or SELECT DISTINCT of ``select``.
+
+        ``fanning``: see :class:`Planner`."""
         where = self.where if variant is None else self.variants[variant].where
-        body = Planner().group(where, set(bound), drop_filters=drop_filters, first=first)
+        body = Planner(fanning=fanning).group(where, set(bound), drop_filters=drop_filters, first=first)
         if select is not None:
             head = "SELECT DISTINCT " + " ".join("?" + v for v in select)
         else:
@@ -1379,6 +1409,7 @@ class Engine:
         self.inferred = inferred
         self.scratch = scratch
         sigs = [s for r in rules for s in r.sigs]
+        self.fanning = frozenset(s.pred for s in sigs if s.pred is not None and s.pred != RDF_TYPE)  # see Planner
         # derived[i][k]: anchors of variant k of rule i for the rules' own output
         self.derived = [[derived_anchors(v, sigs) for v in r.variants] for r in rules]
         self.stats = RunStats()
@@ -1598,9 +1629,14 @@ class Engine:
             self._whole_queries[i, k] = self.rules[i].query(k)
         return self._whole_queries[i, k], self._timer(self._full_secs, (i, k))
 
+    def _plan(self, i: int, k: int, *, first: str, bound: set[str], select: list[str] | None = None,
+              drop_filters: bool = False) -> str:
+        """Variant k of rule i planned from an anchor (``first``, binding ``bound``)."""
+        return self.rules[i].query(k, first=first, bound=bound, select=select, drop_filters=drop_filters, fanning=self.fanning)
+
     def _anchored_on(self, i: int, k: int, var: str, values: list[Any]) -> tuple[str, Callable[[float], None]]:
         block = values_text([var], [(v,) for v in values])
-        return self.rules[i].query(k, first=block, bound={var}), self._timer(self._row_secs, (i, k, var), len(values))
+        return self._plan(i, k, first=block, bound={var}), self._timer(self._row_secs, (i, k, var), len(values))
 
     def rebuild(self, on_pass: Callable[[int, int], None] | None = None) -> RunStats:
         """Drop the inferred graph and derive it again from the asserted graphs."""
@@ -1644,7 +1680,7 @@ class Engine:
                 if not old:
                     continue
                 first = values_text([v], [(x,) for x in sorted(old, key=str)])
-            q = rule.query(k, first=first, bound={v}, select=names, drop_filters=True)
+            q = self._plan(i, k, first=first, bound={v}, select=names, drop_filters=True)
             for row in self._query(q):
                 found.setdefault(i, set()).add(tuple(row[n] for n in names))
 
@@ -1777,14 +1813,14 @@ class Engine:
             rows = rederive.get(i)
             for k in range(len(rule.variants)):
                 if rows and rule.deps:
-                    queries.append(rule.query(k, first=values_text(rule.deps, sorted(rows, key=str)), bound=set(rule.deps)))
+                    queries.append(self._plan(i, k, first=values_text(rule.deps, sorted(rows, key=str)), bound=set(rule.deps)))
                 if wiped_pattern_subjects:
                     for v in rule.pattern_subjects:
                         vals = values_text([v], [(s,) for s in sorted(wiped_pattern_subjects, key=str)])
-                        queries.append(rule.query(k, first=vals, bound={v}))
+                        queries.append(self._plan(i, k, first=vals, bound={v}))
                 seed = plans[i][k][2]
                 for v, ps in sorted(seed.by_var.items()):
-                    queries.append(rule.query(k, first=anchor_text(v, ps, [added]), bound={v}))
+                    queries.append(self._plan(i, k, first=anchor_text(v, ps, [added]), bound={v}))
             if not queries or not self._guard_ok(rule):
                 continue
             self._counter += 1
