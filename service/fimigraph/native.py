@@ -36,6 +36,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SH
 from rdflib.term import Node
 
+from .store import iri_batches
 from .vocab import GRAPH, INFERRED_GRAPH, SOURCES_GRAPH
 
 RDF_TYPE = str(RDF.type)
@@ -745,6 +746,8 @@ class NativeRule:
     pattern_subjects: list[str] = field(default_factory=list)  # template subjects bound by a pattern, not minted
     variants: list[Variant] = field(default_factory=list)
     const_subject: bool = False  # a template triple has a constant subject
+    constants: frozenset[tuple[str, str]] = frozenset()  # (predicate, object) of the template's constant-object triples
+    recorded: dict[str, frozenset[str]] = field(default_factory=dict)  # dependency -> predicates the output records it with
 
     def query(self, variant: int | None = None, *, first: str | None = None, bound: Iterable[str] = (),
               select: list[str] | None = None, drop_filters: bool = False, fanning: frozenset[str] = frozenset()) -> str:
@@ -1140,6 +1143,7 @@ def _analyse(rule: NativeRule, template: Group) -> NativeRule:
     sigs: list[Sig] = []
     const_subject = False
     wild = False
+    minted_subjects: set[str] = set()
 
     def expand(v: str, seen: set[str]) -> set[str]:
         if v in binds and v not in pattern_bound and v not in seen:
@@ -1161,6 +1165,8 @@ def _analyse(rule: NativeRule, template: Group) -> NativeRule:
                 subjects.append(v)
             if v in binds and v not in pattern_bound:
                 minted = bool(_MINT.match(binds[v].text))
+                if minted:
+                    minted_subjects.add(v)
                 deps |= expand(v, set())
             else:
                 deps.add(v)
@@ -1178,6 +1184,16 @@ def _analyse(rule: NativeRule, template: Group) -> NativeRule:
         sigs.append(Sig(pred, classes, minted))
     if wild:
         sigs.append(Sig(None, None, False))
+    triples = [e for e in template.elements if e.kind == "triple" and e.s is not None and e.p is not None and e.o is not None]
+    rule.constants = frozenset((e.p.value, e.o.text) for e in triples if e.p.kind == "iri" and e.o.kind != "var")
+    # Provenance (see Engine._detect): one minted subject, and a template triple from it to
+    # each variable its IRI is minted from.
+    recorded: dict[str, set[str]] = {}
+    if subjects and set(subjects) == minted_subjects == {subjects[0]} and not wild:
+        for e in triples:
+            if e.s.value == subjects[0] and e.p.kind == "iri" and e.o.kind == "var" and e.o.value in deps:
+                recorded.setdefault(e.o.value, set()).add(e.p.value)
+    rule.recorded = {v: frozenset(ps) for v, ps in recorded.items()} if set(recorded) == deps else {}
     variants = []
     for where in _expand_unions(rule.where):
         flags = {"opaque": False}
@@ -1374,6 +1390,15 @@ class RunStats:
     detail: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass
+class _Undo:
+    """What over-delete found: inferred nodes to wipe, and what to derive them again from."""
+
+    rows: dict[int, set[tuple[Any, ...]]] = field(default_factory=dict)  # rule -> rows (template subjects + dependencies)
+    outputs: set[Any] = field(default_factory=set)  # inferred nodes found through what they record
+    anchors: dict[int, dict[str, set[Any]]] = field(default_factory=dict)  # rule -> dependency -> nodes to anchor on
+
+
 class Engine:
     """Runs compiled rules inside one pyoxigraph store whose default graph, for the rules, is the union of its graphs.
 
@@ -1387,13 +1412,14 @@ class Engine:
        (``removed``: kept visible meanwhile, so the union is still the old data);
     2. over-delete: every inferred node whose derivation read a removed triple, or read in
        an OPTIONAL a position where an added triple now matches (rules with OPTIONAL are not
-       monotonic), is found by running the rule anchored on the delta without its group
-       filters (an interval that was empty may stop being empty); its triples are wiped, and
-       so on for the nodes that read wiped triples. An added triple about a node that had no
-       triple before (a new claim) cannot have been read by an earlier derivation that binds
-       that node as a subject: such anchors are skipped;
-    3. re-derive the wiped nodes from their premises (the variables their IRIs are minted
-       from), run the rules anchored on the added triples, and continue semi-naively.
+       monotonic), is wiped, and so on for the nodes that read wiped triples. Where the delta
+       is about a premise the node records (``fimi:premise``: the variables its IRI is
+       minted from), the node is found there; otherwise by running the rule anchored on the
+       delta without its group filters (an interval that was empty may stop being empty). An
+       added triple about a node that had no triple before (a new claim) cannot have been
+       read by an earlier derivation: such anchors are skipped (see ``_detect``);
+    3. re-derive: the rows found are run again from their premises, the rules again anchored
+       on the premises looked up in step 2 and on the added triples; then semi-naively.
     """
 
     def __init__(self, store: ox.Store, rules: list[NativeRule], *, inferred: str = str(INFERRED_GRAPH),
@@ -1410,6 +1436,10 @@ class Engine:
         self.scratch = scratch
         sigs = [s for r in rules for s in r.sigs]
         self.fanning = frozenset(s.pred for s in sigs if s.pred is not None and s.pred != RDF_TYPE)  # see Planner
+        # provenance[i]: rule i's recorded dependencies (see _detect), when its constant template
+        # triples (fimi:rule …) tell its output apart from every other rule's.
+        self.provenance = [r.recorded if r.constants and not any(r.constants <= o.constants for o in rules if o is not r) else {}
+                           for r in rules]
         # derived[i][k]: anchors of variant k of rule i for the rules' own output
         self.derived = [[derived_anchors(v, sigs) for v in r.variants] for r in rules]
         self.stats = RunStats()
@@ -1663,26 +1693,50 @@ class Engine:
         )
         return preds, classes
 
-    def _detect(self, i: int, k: int, anchors: Anchors, graphs: list[str], found: dict[int, set[tuple[Any, ...]]], *,
-                delta: Iterable[ox.Quad] = (), fresh: set[Any] = frozenset()) -> None:
-        """Rows (template subjects + premises) of variant k of rule i anchored on ``graphs``, filters dropped.
+    def _detect(self, i: int, k: int, anchors: Anchors, graphs: list[str], into: _Undo, *, fresh: set[Any] = frozenset()) -> None:
+        """What variant k of rule i derived, before the change, from what ``graphs`` hold: into ``into``.
 
-        ``delta``, ``fresh``: the quads of ``graphs``, and the subjects among them that had no
-        triple before the change. A variable that must be the subject of a stored triple is not
-        anchored on those: no earlier derivation can have bound it to one.
+        A dependency the rule's output records (``fimi:premise``) is looked up there: every output
+        that records one of the delta's nodes is wiped, and the rule is run again anchored on
+        those nodes, in every role they may have had. Other anchors run the rule on the delta
+        without its group filters (rows with their template subjects and dependencies): an
+        interval that was empty may stop being empty.
+
+        ``fresh``: nodes that had no triple before the change. A variable that must be the
+        subject of a stored triple is not anchored on those: no earlier derivation can have
+        bound it to one.
         """
         rule = self.rules[i]
+        recorded = self.provenance[i]
         names = rule.subjects + [d for d in rule.deps if d not in rule.subjects]
         for v, ps in sorted(anchors.by_var.items()):
             first = anchor_text(v, ps, graphs)
-            if fresh and v in rule.variants[k].required_subjects:
-                old = {q.subject for q in delta if None in ps or q.predicate.value in ps} - fresh
-                if not old:
+            skip = fresh if v in rule.variants[k].required_subjects else set()
+            if v in recorded or skip:
+                values = {r[v] for r in self._query(f"SELECT ?{v} WHERE {{ {first} }}")} - skip
+                if not values:
                     continue
-                first = values_text([v], [(x,) for x in sorted(old, key=str)])
+                if v in recorded and not any(isinstance(x, ox.BlankNode) for x in values):
+                    self._undo_recorded(i, v, values, into)
+                    continue
+                first = values_text([v], [(x,) for x in sorted(values, key=str)])
             q = self._plan(i, k, first=first, bound={v}, select=names, drop_filters=True)
             for row in self._query(q):
-                found.setdefault(i, set()).add(tuple(row[n] for n in names))
+                into.rows.setdefault(i, set()).add(tuple(row[n] for n in names))
+
+    def _undo_recorded(self, i: int, v: str, values: set[Any], into: _Undo) -> None:
+        """Rule i's outputs that record one of ``values`` as dependency ``v``, and the anchors to derive them again."""
+        rule = self.rules[i]
+        preds = self.provenance[i][v]
+        marks = " ".join(f"?m <{p}> {o} ." for p, o in sorted(rule.constants))
+        alts = " UNION ".join(f"{{ ?m <{p}> ?x }}" for p in sorted(preds))
+        for block in iri_batches(sorted(x.value for x in values)):
+            q = f"{rule.prologue}SELECT DISTINCT ?m WHERE {{ VALUES ?x {{ {block} }} GRAPH <{self.inferred}> {{ {alts} {marks} }} }}"
+            into.outputs.update(r["m"] for r in self._query(q))
+        # The same node may have been any dependency recorded with the same predicate.
+        for v2, ps2 in self.provenance[i].items():
+            if ps2 & preds:
+                into.anchors.setdefault(i, {}).setdefault(v2, set()).update(values)
 
     def change(self, *, source_graph: str | None, source_iri: str | None, previous: bytes | None,
                sources_graph: str = str(SOURCES_GRAPH)) -> RunStats:
@@ -1754,22 +1808,24 @@ class Engine:
 
         # 2. over-delete, in the old data (removed triples still visible)
         t1 = time.perf_counter()
-        found: dict[int, set[tuple[Any, ...]]] = {}
+        frontier = _Undo()
         for i, per_variant in enumerate(plans):
             for k, (on_removed, on_added_opt, _seed) in enumerate(per_variant):
                 if on_removed.by_var:
-                    self._detect(i, k, on_removed, [removed], found)
+                    self._detect(i, k, on_removed, [removed], frontier)
                 if on_added_opt.by_var:
-                    self._detect(i, k, on_added_opt, [added], found, delta=new, fresh=fresh)
+                    self._detect(i, k, on_added_opt, [added], frontier, fresh=fresh)
         wiped: set[Any] = set()
         wiped_pattern_subjects: set[Any] = set()
         rederive: dict[int, set[tuple[Any, ...]]] = {}
+        reanchor: dict[int, dict[str, set[Any]]] = {}
         wiped_graphs: list[str] = []
-        frontier = found
-        rounds = 0
-        while frontier:
-            new_subjects: set[Any] = set()
-            for i, rows in frontier.items():
+        while True:
+            for i, by_var in frontier.anchors.items():
+                for v, nodes in by_var.items():
+                    reanchor.setdefault(i, {}).setdefault(v, set()).update(nodes)
+            new_subjects = frontier.outputs - wiped
+            for i, rows in frontier.rows.items():
                 rule = self.rules[i]
                 names = rule.subjects + [d for d in rule.deps if d not in rule.subjects]
                 dep_idx = [names.index(d) for d in rule.deps]
@@ -1783,8 +1839,7 @@ class Engine:
             if not new_subjects:
                 break
             wiped |= new_subjects
-            rounds += 1
-            wgraph = self._graph(f"wiped/{rounds}")
+            wgraph = self._graph(f"wiped/{len(wiped_graphs) + 1}")
             subjects = " ".join(_term_text(s) for s in sorted(new_subjects, key=str) if not isinstance(s, ox.Literal))
             self.ox.update(
                 f"DELETE {{ GRAPH <{self.inferred}> {{ ?s ?p ?o }} }} INSERT {{ GRAPH <{wgraph}> {{ ?s ?p ?o }} }} "
@@ -1795,7 +1850,7 @@ class Engine:
             if not n:
                 break
             wiped_graphs.append(wgraph)
-            frontier = {}
+            frontier = _Undo()
             for i in range(len(self.rules)):
                 for k in range(len(self.derived[i])):
                     live = self._delta_anchors(i, k, [wgraph], self.ox)
@@ -1814,6 +1869,9 @@ class Engine:
             for k in range(len(rule.variants)):
                 if rows and rule.deps:
                     queries.append(self._plan(i, k, first=values_text(rule.deps, sorted(rows, key=str)), bound=set(rule.deps)))
+                for v, nodes in sorted(reanchor.get(i, {}).items()):
+                    if v in rule.variants[k].where.vars():
+                        queries.append(self._plan(i, k, first=values_text([v], [(x,) for x in sorted(nodes, key=str)]), bound={v}))
                 if wiped_pattern_subjects:
                     for v in rule.pattern_subjects:
                         vals = values_text([v], [(s,) for s in sorted(wiped_pattern_subjects, key=str)])
