@@ -501,6 +501,11 @@ def _score(e: Element, bound: set[str], constants: frozenset[str] = frozenset())
     return 6.0 if shared else 7.0
 
 
+def _mentions(e: Element) -> set[str]:
+    """Every variable an element mentions, in its nested groups too."""
+    return e.vars | ({e.var} if e.var else set()) | set().union(*(b.vars() for b in e.branches))
+
+
 def _mentions_outer(g: Group, outer: set[str]) -> bool:
     """Whether anything but plain patterns in ``g`` (at any depth) reads a variable of ``outer``.
 
@@ -574,16 +579,40 @@ class Planner:
     def __init__(self, *, fanning: frozenset[str] = frozenset()) -> None:
         self.fanning = fanning
 
-    def group(self, g: Group, bound: set[str], *, drop_filters: bool = False, first: str | None = None) -> str:
-        """The group's elements as SPARQL text (without braces); ``bound`` are substituted from outside."""
+    def group(self, g: Group, bound: set[str], *, drop_filters: bool = False, first: str | None = None,
+              early_filters: bool = False) -> str:
+        """The group's elements as SPARQL text (without braces); ``bound`` are substituted from outside.
+
+        ``early_filters``: a filter runs as soon as its variables are certainly bound by joins
+        or no element still to come mentions them, so the rows it rejects skip every later
+        step. A FILTER holds for its whole group wherever it is written: the plan so far
+        becomes a subgroup with the filter.
+        """
         out: list[str] = [first] if first else []
         by_key = first is not None and bool(self.fanning)
         bound = set(bound)
-        filters: list[str] = []
         segment: list[Element] = []
         elements = _hoist(g.elements, bound)
+        filters = [] if drop_filters else [e for e in elements if e.kind == "filter"]
+        rest = [e for e in elements if e.kind != "filter"]  # not planned yet
+        certain = set(bound)  # bound in every row (by joins), so no later element changes them
 
         constants: set[str] = set()
+
+        def emit(text: str, done: list[Element]) -> None:
+            out.append(text)
+            for x in done:
+                rest.remove(x)
+                if x.joins:
+                    certain.update(x.binds())
+            if not early_filters:
+                return
+            later = set().union(*(_mentions(x) for x in rest))
+            ready = [f for f in filters if not f.negation and not ((f.vars - certain) & later)]
+            if ready:
+                out[:] = ["{ " + "\n".join(out + [f.text for f in ready]) + " }"]
+                for f in ready:
+                    filters.remove(f)
 
         def flush() -> None:
             nonlocal by_key
@@ -618,7 +647,7 @@ class Planner:
                     prefix = "\n".join(out)
                     text = (f"{{ SELECT DISTINCT {' '.join('?' + v for v in names)} WHERE {{ "
                             f"{{ SELECT DISTINCT {keys} WHERE {{ {prefix} }} }}\n{text} }} }}")
-                out.append(text)
+                emit(text, step)
                 for x in step:
                     if x.kind == "values":
                         constants.update(x.binds() - bound)
@@ -627,18 +656,15 @@ class Planner:
         for e in elements:
             if e.joins:
                 segment.append(e)
-            elif e.kind == "filter":
-                if not drop_filters:
-                    filters.append(e.text)
-            else:
+            elif e.kind != "filter":
                 flush()
-                out.append(self.barrier(e, bound, lateral=bool(out)))
+                emit(self.barrier(e, bound, lateral=bool(out)), [e])
                 if e.kind == "bind":
                     bound.add(e.var)
                 elif e.kind == "optional":
                     bound.update(e.branches[0].binds())
         flush()
-        return "\n".join(out + filters)
+        return "\n".join(out + [f.text for f in filters])
 
     def _fans_out(self, e: Element, bound: set[str]) -> bool:
         """Whether ``e`` is a reverse lookup (object bound, subject not) on a ``fanning`` predicate."""
@@ -755,7 +781,7 @@ class NativeRule:
 
         ``fanning``: see :class:`Planner`."""
         where = self.where if variant is None else self.variants[variant].where
-        body = Planner(fanning=fanning).group(where, set(bound), drop_filters=drop_filters, first=first)
+        body = Planner(fanning=fanning).group(where, set(bound), drop_filters=drop_filters, first=first, early_filters=True)
         if select is not None:
             head = "SELECT DISTINCT " + " ".join("?" + v for v in select)
         else:
