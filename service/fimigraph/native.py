@@ -1416,6 +1416,12 @@ class RunStats:
     detail: dict[str, float] = field(default_factory=dict)
 
 
+def _signature_of(quads: list[ox.Quad]) -> tuple[frozenset[str], frozenset[str]]:
+    """The predicates of ``quads``, and the classes their rdf:type triples name (see ``Engine._signature``)."""
+    return (frozenset(q.predicate.value for q in quads),
+            frozenset(q.object.value for q in quads if q.predicate.value == RDF_TYPE and isinstance(q.object, ox.NamedNode)))
+
+
 @dataclass
 class _Undo:
     """What over-delete found: inferred nodes to wipe, and what to derive them again from."""
@@ -1815,8 +1821,7 @@ class Engine:
         gone = [ox.Quad(*t, ox.NamedNode(removed)) for t in before if not self._held_elsewhere(*t, set())]
         fresh = self._fresh(new, gone)
         self.ox.extend(new + gone)
-        add_sig = self._signature(added, self.ox)
-        rem_sig = self._signature(removed, self.ox)
+        add_sig, rem_sig = _signature_of(new), _signature_of(gone)
         self.stats.detail["stage"] = time.perf_counter() - t0
 
         # Rules the change reaches through something no anchor covers: rebuild.
