@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from rdflib import Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, XSD
 
 from fimigraph import reason
@@ -233,6 +233,27 @@ def test_a_corrected_report_marks_a_claim_it_made_before() -> None:
     assert_maintained(store, replace(store, source_id(base.iri), base, corrected), "marking added")
     assert _markings_of(store, "account") == {str(FIMI.TLP_AMBER)}
     assert _markings_of(store, "account2") == {str(FIMI.TLP_RED)}
+
+
+def test_a_claim_written_as_a_blank_node_is_added_and_retracted() -> None:
+    """A query cannot name a stored blank node: retracting a source with one rebuilds; both states equal a rebuild."""
+    base, typing, _period = _chain_sources()
+    claims = Graph()
+    for t in base.claims:
+        claims.add(t)
+    c = BNode()
+    for p, o in ((RDF.type, FIMI.Claim), (FIMI.claimSubject, URIRef(EX + "person")), (FIMI.claimPredicate, FIMI.operates),
+                 (FIMI.claimObject, URIRef(EX + "account3")), (FIMI.statedIn, URIRef(EX + "report-b")), (FIMI.quote, Literal("q")),
+                 (FIMI.confidence, Literal(60, datatype=XSD.integer)), (FIMI.marking, FIMI.TLP_GREEN)):
+        claims.add((c, p, o))
+    _typed(claims, "account3", FIMI.Account)
+    store = GraphStore(None)
+    add(store, typing)
+    assert_maintained(store, add(store, _source("blank", claims)), "add a blank-node claim")
+    assert _links_of(store, "account")
+    report = retract(store, source_id(EX + "blank"))
+    assert store.dump_graph(I) == rebuilt(store) and report.triples == store.count(I)
+    assert not _links_of(store, "account")
 
 
 def test_duplicate_claims_keep_links() -> None:
