@@ -265,21 +265,21 @@ class GraphStore:
         )
         if not ids:
             return []
-        values = " ".join(f"<{r['s']}>" for r in ids)
         rows: dict[str, dict[str, Any]] = {}
-        for r in self.select(
-            f"""
-            SELECT ?s ?title ?publisher (isIRI(?publisher) AS ?publisherIri) ?issued ?submitted
-                   (GROUP_CONCAT(DISTINCT STR(?type); separator=" ") AS ?types)
-            WHERE {{
-              VALUES ?s {{ {values} }}
-              {"".join(lateral_optional(str(SOURCES_GRAPH), "s", p, v) for p, v in
-                       (("a", "type"), ("dcterms:title", "title"), ("dcterms:publisher", "publisher"),
-                        ("dcterms:issued", "issued"), ("dcterms:dateSubmitted", "submitted")))}
-            }} GROUP BY ?s ?title ?publisher ?issued ?submitted
-            """
-        ):
-            rows.setdefault(r["s"], r)
+        for values in iri_batches(str(r["s"]) for r in ids):
+            for r in self.select(
+                f"""
+                SELECT ?s ?title ?publisher (isIRI(?publisher) AS ?publisherIri) ?issued ?submitted
+                       (GROUP_CONCAT(DISTINCT STR(?type); separator=" ") AS ?types)
+                WHERE {{
+                  VALUES ?s {{ {values} }}
+                  {"".join(lateral_optional(str(SOURCES_GRAPH), "s", p, v) for p, v in
+                           (("a", "type"), ("dcterms:title", "title"), ("dcterms:publisher", "publisher"),
+                            ("dcterms:issued", "issued"), ("dcterms:dateSubmitted", "submitted")))}
+                }} GROUP BY ?s ?title ?publisher ?issued ?submitted
+                """
+            ):
+                rows.setdefault(r["s"], r)
         publishers = " ".join(sorted({f"<{r['publisher']}>" for r in rows.values() if r["publisherIri"]}))
         names = {
             r["p"]: r["label"]
