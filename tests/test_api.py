@@ -97,6 +97,14 @@ def test_structural_problems_are_422(client: TestClient) -> None:
     assert client.get("/sources").json() == []
 
 
+def test_a_claim_written_as_a_blank_node_is_422_naming_the_problem(client: TestClient) -> None:
+    document = (SAMPLES / "minimal-source.ttl").read_text().replace("ex:claim-1 a fimi:Claim", "[] a fimi:Claim")
+    response = client.post("/sources", content=document.encode(), headers={"Content-Type": "text/turtle"})
+    assert response.status_code == 422, response.text
+    assert "not written as a blank node" in response.json()["detail"]
+    assert client.get("/sources").json() == []
+
+
 def test_unsupported_and_oversized_input(empty_store: GraphStore) -> None:
     with make_client(empty_store, max_upload_bytes=200) as client:
         unsupported = post(client, "minimal-source.ttl", media="text/csv")
