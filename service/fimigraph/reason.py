@@ -103,12 +103,14 @@ def infer(store: GraphStore, *, engine: str = DEFAULT_ENGINE, on_pass: Callable[
         with _writing(store):
             stats = _native_engine(store).rebuild(on_pass)
             _sizes[store] = stats.added
+        store.optimize()
         return InferenceReport(engine, stats.added, stats.passes, time.perf_counter() - started, added=stats.added)
     with store.write_lock:
         data = Graph().parse(data=store.reasoning_input().decode(), format="nt")
         inferred, passes = pyshacl_fixpoint(data, on_pass=on_pass)
         store.replace_inferred(ntriples(inferred))  # one transaction: nothing to recover from
         _sizes[store] = len(inferred)
+    store.optimize()
     return InferenceReport(engine, len(inferred), passes, time.perf_counter() - started)
 
 

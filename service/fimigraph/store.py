@@ -178,6 +178,16 @@ class GraphStore:
         if self.path is not None and not self.read_only:
             self.ox.flush()
 
+    def optimize(self) -> None:
+        """Compact an on-disk store (after the inferred graph was rebuilt).
+
+        The old inferred graph's quads stay on disk as deletion markers until compaction,
+        and every later lookup steps over them. Measured at 1M triples: 32 s, the store
+        3.1 -> 2.3 GB, then adding one source ≈ 25 % faster (bench/RESULTS.md, sixth session).
+        """
+        if self.path is not None and not self.read_only:
+            self.ox.optimize()
+
     # -- reads --------------------------------------------------------------------------
 
     def query(
