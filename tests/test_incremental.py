@@ -14,7 +14,7 @@ import pytest
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, XSD
 
-from fimigraph import reason
+from fimigraph import native, reason
 from fimigraph.native import SCRATCH_PREFIX
 from fimigraph.store import GraphStore, source_id
 from fimigraph.vocab import FIMI, INFERRED_GRAPH
@@ -268,6 +268,27 @@ def test_duplicate_claims_keep_links() -> None:
     report = retract(store, tid)
     assert_maintained(store, report, "retract one of two")
     assert store.dump_graph(I) == full and report.removed == 0
+
+
+def test_a_change_after_an_interrupted_one_derives_everything_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A change that dies half-way leaves its scratch graphs and the note; the next change rebuilds and cleans up."""
+    base, typing, period = _chain_sources()
+    store = GraphStore(None)
+    add(store, typing)
+    with monkeypatch.context() as patch:
+        def die(*args: object, **kwargs: object) -> None:
+            raise KeyboardInterrupt
+
+        patch.setattr(native.Engine, "_fixpoint", die)
+        with pytest.raises(KeyboardInterrupt):
+            add(store, base)
+    assert store.reasoning_interrupted()
+    assert [g for g in store.named_graphs() if g.startswith(SCRATCH_PREFIX)], "the interrupted change staged nothing"
+    report = add(store, period)
+    assert report.engine == "native" and not report.incremental and not store.reasoning_interrupted()
+    assert store.dump_graph(I) == rebuilt(store) and report.triples == store.count(I)
+    assert not [g for g in store.named_graphs() if g.startswith(SCRATCH_PREFIX)], "scratch graphs left behind"
+    assert _links_of(store, "account")
 
 
 def test_retraction_without_the_removed_triples_rebuilds() -> None:

@@ -1470,6 +1470,44 @@ class _Undo:
     anchors: dict[int, dict[str, set[Any]]] = field(default_factory=dict)  # rule -> dependency -> nodes to anchor on
 
 
+_FIRST = "\x00first\x00"  # stands for a plan's anchor in the plan cache (no rule text holds a NUL)
+
+
+class Program:
+    """Compiled rules with what the engine derives from them once: anchors, provenance, plans.
+
+    Kept for the life of the process (see :func:`fimigraph.reason.native_rules`): analysing
+    and planning the rules took 0.15 s of every change, as long as the change itself for a
+    small source. A plan's anchor (a VALUES block, new every time) is substituted into it.
+    """
+
+    def __init__(self, rules: Iterable[NativeRule]) -> None:
+        self.rules = list(rules)
+        sigs = [s for r in self.rules for s in r.sigs]
+        self.fanning = frozenset(s.pred for s in sigs if s.pred is not None and s.pred != RDF_TYPE)  # see Planner
+        # provenance[i]: rule i's recorded dependencies (see Engine._detect), when its constant
+        # template triples (fimi:rule …) tell its output apart from every other rule's.
+        self.provenance = [r.recorded if r.constants and not any(r.constants <= o.constants for o in self.rules if o is not r) else {}
+                           for r in self.rules]
+        # derived[i][k]: anchors of variant k of rule i for the rules' own output
+        self.derived = [[derived_anchors(v, sigs) for v in r.variants] for r in self.rules]
+        self._plans: dict[tuple[Any, ...], str] = {}
+
+    def plan(self, i: int, k: int, *, first: str | None = None, bound: Iterable[str] = (), select: list[str] | None = None,
+             drop_filters: bool = False, extent: Callable[[str, str], int] | None = None) -> str:
+        """Variant k of rule i as a query: whole, or planned from an anchor ``first`` binding ``bound``.
+
+        ``extent`` (see :class:`Planner`) is asked when a plan is first made: the plan keeps
+        the choice it led to, which changes how fast the plan runs, never what it finds.
+        """
+        key = (i, k, first is None, frozenset(bound), tuple(select) if select is not None else None, drop_filters)
+        if key not in self._plans:
+            self._plans[key] = self.rules[i].query(k, first=None if first is None else _FIRST, bound=bound, select=select,
+                                                   drop_filters=drop_filters, fanning=self.fanning, extent=extent)
+        text = self._plans[key]
+        return text if first is None else text.replace(_FIRST, first)
+
+
 class Engine:
     """Runs compiled rules inside one pyoxigraph store whose default graph, for the rules, is the union of its graphs.
 
@@ -1493,26 +1531,24 @@ class Engine:
        on the premises looked up in step 2 and on the added triples; then semi-naively.
     """
 
-    def __init__(self, store: ox.Store, rules: list[NativeRule], *, inferred: str = str(INFERRED_GRAPH),
-                 scratch: str = SCRATCH_PREFIX) -> None:
+    def __init__(self, store: ox.Store, rules: list[NativeRule] | Program, *, inferred: str = str(INFERRED_GRAPH),
+                 scratch: str = SCRATCH_PREFIX, scratch_left: bool = True) -> None:
         self.ox = store
+        self.program = rules if isinstance(rules, Program) else Program(rules)
+        # Whether an earlier run may have left scratch graphs (it was interrupted): listing the
+        # store's graphs to find them took 60-85 ms a change at 1M (8,700 source graphs).
+        self.scratch_left = scratch_left
         # The generations of the current run (their triples are in the inferred graph): what
         # anchoring reads of them, each new subject with its predicates. The triples themselves
         # took gigabytes at 1M (an in-memory store indexes every quad six ways).
         self._gens: dict[str, dict[Any, frozenset[str]]] = {}
         self._minted: set[Any] = set()  # subjects this run wrote to the inferred graph
         self._bulk = False  # write generations with the bulk writer (during a rebuild)
-        self.rules = rules
+        self.rules = self.program.rules
+        self.provenance = self.program.provenance
+        self.derived = self.program.derived
         self.inferred = inferred
         self.scratch = scratch
-        sigs = [s for r in rules for s in r.sigs]
-        self.fanning = frozenset(s.pred for s in sigs if s.pred is not None and s.pred != RDF_TYPE)  # see Planner
-        # provenance[i]: rule i's recorded dependencies (see _detect), when its constant template
-        # triples (fimi:rule …) tell its output apart from every other rule's.
-        self.provenance = [r.recorded if r.constants and not any(r.constants <= o.constants for o in rules if o is not r) else {}
-                           for r in rules]
-        # derived[i][k]: anchors of variant k of rule i for the rules' own output
-        self.derived = [[derived_anchors(v, sigs) for v in r.variants] for r in rules]
         self.stats = RunStats()
         self._counter = 0
         # Scratch graphs get names no earlier run used: pyoxigraph keeps deleted quads as
@@ -1524,7 +1560,6 @@ class Engine:
         self._full_secs: dict[tuple[int, int], float] = {}
         self._row_secs: dict[tuple[int, int, str], float] = {}
         self._sigs: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
-        self._whole_queries: dict[tuple[int, int], str] = {}
         self._extents: dict[tuple[str, str], int] = {}
 
     def _delta_anchors(self, i: int, k: int, graphs: list[str], store: ox.Store | None = None) -> dict[str, set[str | None]]:
@@ -1727,15 +1762,12 @@ class Engine:
 
     def _whole(self, i: int, k: int) -> tuple[str, Callable[[float], None]]:
         """Variant k of rule i over all focus nodes (planned once), timed into ``_full_secs``."""
-        if (i, k) not in self._whole_queries:
-            self._whole_queries[i, k] = self.rules[i].query(k)
-        return self._whole_queries[i, k], self._timer(self._full_secs, (i, k))
+        return self.program.plan(i, k), self._timer(self._full_secs, (i, k))
 
     def _plan(self, i: int, k: int, *, first: str, bound: set[str], select: list[str] | None = None,
               drop_filters: bool = False) -> str:
         """Variant k of rule i planned from an anchor (``first``, binding ``bound``)."""
-        return self.rules[i].query(k, first=first, bound=bound, select=select, drop_filters=drop_filters,
-                                   fanning=self.fanning, extent=self._extent)
+        return self.program.plan(i, k, first=first, bound=bound, select=select, drop_filters=drop_filters, extent=self._extent)
 
     def _extent(self, p: str, o: str) -> int:
         """How many stored triples match ``?x <p> <o>``, counted up to just past SEMIJOIN_EXTENT, once per run."""
@@ -1751,7 +1783,7 @@ class Engine:
     def rebuild(self, on_pass: Callable[[int, int], None] | None = None) -> RunStats:
         """Drop the inferred graph and derive it again from the asserted graphs."""
         started = time.perf_counter()
-        self.clear_scratch()
+        self.clear_scratch()  # also what an incremental attempt that fell back to a rebuild staged
         self._empty(self.inferred)
         self.stats.detail["empty"] = time.perf_counter() - started
         self._gens, self._minted, self._bulk = {}, set(), True
@@ -1852,7 +1884,8 @@ class Engine:
 
     def _change(self, source_graph: str | None, source_iri: str | None, previous: bytes | None, sources_graph: str) -> None:
         t0 = time.perf_counter()
-        self.clear_scratch()
+        if self.scratch_left:
+            self.clear_scratch()
         added, removed = self._graph("added"), self._graph("removed")
         # Staged triple by triple: a source is small, and a point lookup per triple is fast,
         # while the same difference as one SPARQL update joined the store (0.27 s at 1M).

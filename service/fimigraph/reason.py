@@ -50,8 +50,13 @@ def native_rules() -> tuple[native.NativeRule, ...]:
     return tuple(native.compile_rules(rules_graph()))
 
 
-def _native_engine(store: GraphStore) -> native.Engine:
-    return native.Engine(store.ox, list(native_rules()))
+@cache
+def _program() -> native.Program:
+    return native.Program(native_rules())
+
+
+def _native_engine(store: GraphStore, *, scratch_left: bool = True) -> native.Engine:
+    return native.Engine(store.ox, _program(), scratch_left=scratch_left)
 
 
 # Size of each store's inferred graph, kept up to date by the runs below: counting 1M
@@ -122,12 +127,14 @@ def recover(store: GraphStore, *, engine: str = DEFAULT_ENGINE) -> InferenceRepo
 
 
 @contextmanager
-def _writing(store: GraphStore) -> Iterator[None]:
+def _writing(store: GraphStore) -> Iterator[bool]:
+    """Hold the write lock and note the run; yield whether an earlier run was interrupted."""
     # The native engine writes in many transactions (a rebuild's bulk writes in none at all):
     # the note goes around all of them. On an exception it stays: the graph may be half-written.
     with store.write_lock:
+        interrupted = store.reasoning_interrupted()
         store.mark_reasoning(running=True)
-        yield
+        yield interrupted
         store.mark_reasoning(running=False)
 
 
@@ -145,9 +152,12 @@ def _source_iri(store: GraphStore, sid: str) -> str | None:
 
 
 def _incremental(store: GraphStore, engine: str, started: float, **change: object) -> InferenceReport:
-    with _writing(store):
+    with _writing(store) as interrupted:
         before = inferred_size(store)
-        stats = _native_engine(store).change(**change)  # type: ignore[arg-type]
+        # Scratch graphs are left only by an interrupted run, and the inferred graph it left may
+        # be half-written: then everything is derived again (the CLI and the server do so at start).
+        runner = _native_engine(store, scratch_left=interrupted)
+        stats = runner.rebuild() if interrupted else runner.change(**change)  # type: ignore[arg-type]
         total = stats.added if stats.rebuilt else before + stats.added - stats.removed
         _sizes[store] = total
     return InferenceReport(engine, total, stats.passes, time.perf_counter() - started, stats.added, stats.removed, not stats.rebuilt)
