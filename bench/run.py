@@ -168,7 +168,11 @@ def step_incremental(a: dict[str, Any]) -> dict[str, Any]:
 
     engine = "native" if "native" in reason.ENGINES else "pyshacl"
     store = _store(a["store"])
-    before = _inferred_count(store)
+    # What a server does once at start-up (fimigraph.api.app): count the inferred graph, for
+    # the totals each change reports. Timed apart, not charged to the first change.
+    started = time.perf_counter()
+    before = reason.inferred_size(store)
+    count_s = time.perf_counter() - started
     digest_before = _inferred_digest(store) if before <= a["digest_limit"] else None
     runs: list[dict[str, Any]] = []
     restored = True
@@ -195,11 +199,9 @@ def step_incremental(a: dict[str, Any]) -> dict[str, Any]:
     def median(key: str) -> float:
         return statistics.median_low(r[key] for r in runs)
 
-    # The first change in a process also counts the inferred graph once (for the totals reported
-    # after each change): a server does that at start-up, so it is reported apart.
     return {
         "engine": engine, "sources": len(runs), "runs": runs, "restored_exactly": restored,
-        "first_add_seconds": runs[0]["add_seconds"],
+        "count_seconds": round(count_s, 3), "first_add_seconds": runs[0]["add_seconds"],
         "add_seconds": median("add_seconds"), "add_max_seconds": max(r["add_seconds"] for r in runs),
         "retract_seconds": median("retract_seconds"), "retract_max_seconds": max(r["retract_seconds"] for r in runs),
         "source_triples": median("source_triples"), "inferred_added": median("inferred_added"),
@@ -498,6 +500,7 @@ def table_rows(results: list[dict[str, Any]]) -> tuple[list[str], list[list[str]
         lambda r: f"{r['incremental'].get('source_triples', '—')} / {r['incremental'].get('inferred_added', '—')} "
                   f"({r['incremental'].get('inferred_added_max', '—')})")
     row("  first add in a new process", lambda r: inc(r, "first_add_seconds"))
+    row("  counting the inferred graph (at start-up)", lambda r: inc(r, "count_seconds"))
     row("  inferred graph restored exactly", lambda r: str(r["incremental"].get("restored_exactly", "—")))
     row("/attribution p50 / p95 (uniform sample of subjects)", lambda r: _ms(r["attribution"]))
     row("  median links of the sampled subjects", lambda r: str(r["attribution"].get("links_median", "—")))

@@ -1476,9 +1476,9 @@ _FIRST = "\x00first\x00"  # stands for a plan's anchor in the plan cache (no rul
 class Program:
     """Compiled rules with what the engine derives from them once: anchors, provenance, plans.
 
-    Kept for the life of the process (see :func:`fimigraph.reason.native_rules`): analysing
-    and planning the rules took 0.15 s of every change, as long as the change itself for a
-    small source. A plan's anchor (a VALUES block, new every time) is substituted into it.
+    :mod:`fimigraph.reason` keeps one for the life of the process: analysing and planning the
+    rules took 0.15 s of every change, as long as the change itself for a small source. A
+    plan's anchor (a VALUES block, new every time) is substituted into it.
     """
 
     def __init__(self, rules: Iterable[NativeRule]) -> None:
