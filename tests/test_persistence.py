@@ -11,7 +11,7 @@ from support import CAMPAIGN, SAMPLES, SEED_FILES, run_cli, running_server, stor
 
 from fimigraph import reason
 from fimigraph.attribution import attribution
-from fimigraph.ingest import ingest
+from fimigraph.ingest import ingest, retract
 from fimigraph.store import GraphStore
 from fimigraph.vocab import INFERRED_GRAPH
 
@@ -27,6 +27,27 @@ def test_store_reopens_with_everything_in_it(tmp_path: Path) -> None:
     reopened = GraphStore(tmp_path / "store")
     assert store_dump(reopened) == dump
     assert attribution(reopened, str(CAMPAIGN)) == answer
+
+
+def test_the_inferred_graphs_size_is_recorded_for_the_next_process(tmp_path: Path) -> None:
+    """Each completed run records the size; a new process reads it (counting 9.6M triples took 4-6 s); a run in progress hides it."""
+    store = GraphStore(tmp_path / "store")
+    for file in SEED_FILES:
+        ingest(store, file.read_bytes(), media_type="text/turtle")
+    sid = ingest(store, (SAMPLES / "minimal-source.ttl").read_bytes(), media_type="text/turtle").id
+    assert store.recorded_inferred_size() == store.count(str(INFERRED_GRAPH))
+    retract(store, sid)
+    size = store.count(str(INFERRED_GRAPH))
+    assert store.recorded_inferred_size() == size and len(store.sources()) == len(SEED_FILES)  # the note is no source
+    store.flush()
+    del store
+    gc.collect()
+    reopened = GraphStore(tmp_path / "store")
+    assert reason.inferred_size(reopened) == size
+    added = ingest(reopened, (SAMPLES / "minimal-source.ttl").read_bytes(), media_type="text/turtle")
+    assert added.inferred == reopened.count(str(INFERRED_GRAPH)) == reopened.recorded_inferred_size() > size
+    reopened.mark_reasoning(running=True)
+    assert reopened.recorded_inferred_size() is None
 
 
 def test_a_second_process_cannot_open_a_store_in_use(tmp_path: Path) -> None:

@@ -60,6 +60,7 @@ CHUNK_TRIPLES = 20_000
 
 _SOURCES = ox.NamedNode(str(SOURCES_GRAPH))
 _ONTOLOGY = ox.NamedNode(str(ONTOLOGY_GRAPH))
+_INFERRED = ox.NamedNode(str(INFERRED_GRAPH))
 _IDENTIFIER = ox.NamedNode(str(DCTERMS.identifier))
 _SUBMITTED = ox.NamedNode(str(DCTERMS.dateSubmitted))
 _TYPE = ox.NamedNode(str(RDF.type))
@@ -233,8 +234,8 @@ def read_dataset(paths: Iterable[Path], *, progress: OnProgress = _no_progress) 
                         bucket[quad] = None
                     elif g == _SOURCES:
                         subject = quad.subject
-                        if subject == _ONTOLOGY:
-                            continue  # the store's own fingerprint of its ontology, found in exports: not data
+                        if subject in (_ONTOLOGY, _INFERRED):
+                            continue  # the store's own notes (its ontology's fingerprint, its inferred graph's size), found in exports: not data
                         if not isinstance(subject, ox.NamedNode):
                             raise InputError(
                                 f"{_where(path, fmt, index, None)}: the metadata graph describes a blank node; "
@@ -571,7 +572,7 @@ def bulk_load(
     dataset = read_dataset(paths, progress=progress)
     lap("parse")
     if not dataset.sources:
-        inferred = store.count(str(INFERRED_GRAPH))
+        inferred = reason.inferred_size(store)
         return BulkReport(tuple(dataset.files), 0, 0, 0, 0, inferred, engine, round(time.perf_counter() - started, 3), phases)
     with store.write_lock:
         progress("checking against the store")

@@ -65,9 +65,10 @@ _sizes: weakref.WeakKeyDictionary[GraphStore, int] = weakref.WeakKeyDictionary()
 
 
 def inferred_size(store: GraphStore) -> int:
-    """Triples in the inferred graph: counted once per store and process, then kept up to date by the runs."""
+    """Triples in the inferred graph: as the last run recorded it (else counted) once per store and process, then kept up to date."""
     if store not in _sizes:
-        _sizes[store] = store.count(str(INFERRED_GRAPH))
+        recorded = store.recorded_inferred_size()
+        _sizes[store] = recorded if recorded is not None else store.count(str(INFERRED_GRAPH))
     return _sizes[store]
 
 
@@ -105,16 +106,16 @@ def infer(store: GraphStore, *, engine: str = DEFAULT_ENGINE, on_pass: Callable[
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     started = time.perf_counter()
     if engine == "native":
-        with _writing(store):
+        with _writing(store) as run:
             stats = _native_engine(store).rebuild(on_pass)
-            _sizes[store] = stats.added
+            run.total = stats.added
         store.optimize()
         return InferenceReport(engine, stats.added, stats.passes, time.perf_counter() - started, added=stats.added)
-    with store.write_lock:
+    with _writing(store) as run:
         data = Graph().parse(data=store.reasoning_input().decode(), format="nt")
         inferred, passes = pyshacl_fixpoint(data, on_pass=on_pass)
-        store.replace_inferred(ntriples(inferred))  # one transaction: nothing to recover from
-        _sizes[store] = len(inferred)
+        store.replace_inferred(ntriples(inferred))  # one transaction
+        run.total = len(inferred)
     store.optimize()
     return InferenceReport(engine, len(inferred), passes, time.perf_counter() - started)
 
@@ -126,16 +127,28 @@ def recover(store: GraphStore, *, engine: str = DEFAULT_ENGINE) -> InferenceRepo
     return infer(store, engine=engine)
 
 
+@dataclass
+class _Run:
+    """One reasoning run, as :func:`_writing` sees it."""
+
+    interrupted: bool  # an earlier run did not complete: the inferred graph may be half-written
+    before: int | None = None  # the inferred graph's size before the run (when asked for and known)
+    total: int = 0  # its size after the run: set by the run
+
+
 @contextmanager
-def _writing(store: GraphStore) -> Iterator[bool]:
-    """Hold the write lock and note the run; yield whether an earlier run was interrupted."""
+def _writing(store: GraphStore, *, size_before: bool = False) -> Iterator[_Run]:
+    """Hold the write lock and note the run around it; on completion record the graph's size."""
     # The native engine writes in many transactions (a rebuild's bulk writes in none at all):
     # the note goes around all of them. On an exception it stays: the graph may be half-written.
     with store.write_lock:
-        interrupted = store.reasoning_interrupted()
+        run = _Run(store.reasoning_interrupted())
+        if size_before and not run.interrupted:
+            run.before = inferred_size(store)  # read before the note below hides the recorded size
         store.mark_reasoning(running=True)
-        yield interrupted
-        store.mark_reasoning(running=False)
+        yield run
+        _sizes[store] = run.total
+        store.mark_reasoning(running=False, inferred=run.total)
 
 
 def _source_nt(graphs: tuple[Graph, Graph] | None) -> bytes | None:
@@ -152,15 +165,14 @@ def _source_iri(store: GraphStore, sid: str) -> str | None:
 
 
 def _incremental(store: GraphStore, engine: str, started: float, **change: object) -> InferenceReport:
-    with _writing(store) as interrupted:
-        before = inferred_size(store)
+    with _writing(store, size_before=True) as run:
         # Scratch graphs are left only by an interrupted run, and the inferred graph it left may
         # be half-written: then everything is derived again (the CLI and the server do so at start).
-        runner = _native_engine(store, scratch_left=interrupted)
-        stats = runner.rebuild() if interrupted else runner.change(**change)  # type: ignore[arg-type]
-        total = stats.added if stats.rebuilt else before + stats.added - stats.removed
-        _sizes[store] = total
-    return InferenceReport(engine, total, stats.passes, time.perf_counter() - started, stats.added, stats.removed, not stats.rebuilt)
+        runner = _native_engine(store, scratch_left=run.interrupted)
+        stats = runner.rebuild() if run.before is None else runner.change(**change)  # type: ignore[arg-type]
+        run.total = stats.added if stats.rebuilt else run.before + stats.added - stats.removed
+    return InferenceReport(engine, run.total, stats.passes, time.perf_counter() - started, stats.added, stats.removed,
+                           not stats.rebuilt)
 
 
 def on_source_added(store: GraphStore, sid: str, *, engine: str = DEFAULT_ENGINE,
