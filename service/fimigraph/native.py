@@ -680,9 +680,10 @@ class Planner:
         e = step[0]
         names = sorted(set().union(*(x.vars for x in step)))
         keys = " ".join("?" + v for v in names if v in bound)
-        lookup = self.step(step, bound, lateral=True)
         check = self._small_check(step)
-        if check is not None:
+        if check is None:
+            lookup = self.step(step, bound, lateral=True)
+        else:
             rest = [x for x in step if x is not e and x is not check]
             parts = [self.step([e], bound, lateral=True), f"{{ SELECT DISTINCT {e.s.text} WHERE {{ {check.text} }} }}"]
             lookup = "\n".join(parts + ([self.step(rest, bound | e.binds(), lateral=True)] if rest else []))
