@@ -252,6 +252,12 @@ ex:Shape a sh:NodeShape ;
     CONSTRUCT { ?a ex:late ?l . ?a ex:plusOne ?x } WHERE {
       ?a ex:size ?s . OPTIONAL { ?a ex:other ?w FILTER(?w > 0) } ?w rdfs:label ?l .
       BIND(?s + 1 AS ?t) OPTIONAL { ?x ex:size ?t } }
+  ''' ] ,
+  [ a sh:SPARQLRule ; sh:order 9 ; sh:prefixes ex:prefixes ; sh:construct '''
+    # a filter on an OPTIONAL's variable, then a BIND that reads it (the filter may run before the BIND)
+    CONSTRUCT { ?a ex:sum ?sum } WHERE {
+      ?a ex:size ?s . OPTIONAL { ?a ex:other ?w } FILTER(!BOUND(?w) || ?w < 3)
+      BIND(COALESCE(?w, 0) + ?s AS ?sum) OPTIONAL { ?a ex:next ?n } FILTER(!BOUND(?n) || ?sum < 3) }
   ''' ] .
 
 ex:Thing a rdfs:Class, sh:NodeShape ;

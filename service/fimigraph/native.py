@@ -620,7 +620,9 @@ class Planner:
                     certain.update(x.binds())
             if not early_filters:
                 return
-            later = set().union(*(_mentions(x) for x in rest))
+            # A later BIND reads its variables but cannot change them (SPARQL forbids binding a
+            # variable already in scope), so it does not hold a filter back.
+            later = set().union(*({x.var} if x.kind == "bind" else _mentions(x) for x in rest))
             ready = [f for f in filters if not f.negation and not ((f.vars - certain) & later)]
             if ready:
                 out[:] = ["{ " + "\n".join(out + [f.text for f in ready]) + " }"]
