@@ -291,6 +291,23 @@ def test_a_change_after_an_interrupted_one_derives_everything_again(monkeypatch:
     assert _links_of(store, "account")
 
 
+def test_a_change_to_inferences_derived_with_other_rules_derives_everything_again() -> None:
+    """After an upgrade that changed the rules, the next change rebuilds: the new rules cannot maintain what the old derived."""
+    base, typing, period = _chain_sources()
+    store = GraphStore(None)
+    add(store, base)
+    add(store, typing)
+    assert store.derived_with() == reason.derivation() and reason.outdated(store) is None
+    # What an earlier version left: its rules derived no link for the account, under their fingerprint.
+    store.update(f"DELETE {{ GRAPH <{I}> {{ ?l ?p ?o }} }} WHERE {{ GRAPH <{I}> {{ ?l <{FIMI.linkSubject}> <{EX}account> ; ?p ?o }} }}")
+    store.mark_reasoning(running=False, inferred=store.count(I), derived_with="0" * 64)
+    assert reason.outdated(store) == reason.OTHER_RULES and not _links_of(store, "account")
+    report = add(store, period)
+    assert not report.incremental and report.triples == store.count(I)
+    assert store.dump_graph(I) == rebuilt(store) and _links_of(store, "account")
+    assert store.derived_with() == reason.derivation() and reason.outdated(store) is None
+
+
 def test_retraction_without_the_removed_triples_rebuilds() -> None:
     """Without the source's removed triples the engine cannot know what went: it rebuilds, correctly."""
     base, typing, _period = _chain_sources()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -13,7 +14,7 @@ from fimigraph import reason
 from fimigraph.attribution import attribution
 from fimigraph.ingest import ingest, retract
 from fimigraph.store import GraphStore
-from fimigraph.vocab import INFERRED_GRAPH
+from fimigraph.vocab import FIMI, INFERRED_GRAPH, SOURCES_GRAPH
 
 
 def test_store_reopens_with_everything_in_it(tmp_path: Path) -> None:
@@ -68,36 +69,53 @@ def test_server_restart_keeps_sources_and_answers(seed_store_path: Path) -> None
         assert httpx.get(f"{url}/attribution", params={"subject": str(CAMPAIGN)}).json() == before
 
 
-def test_an_interrupted_reasoning_run_is_redone_before_the_store_is_used_again(seed_store_path: Path) -> None:
+def _interrupt_reasoning(store: GraphStore) -> None:
+    inferred = store.count(str(INFERRED_GRAPH))
+
+    def interrupt(passes: int, triples: int) -> None:
+        raise KeyboardInterrupt  # Ctrl-C during `fimigraph infer`, after the first pass was written
+
+    with pytest.raises(KeyboardInterrupt):
+        reason.infer(store, on_pass=interrupt)
+    assert 0 < store.count(str(INFERRED_GRAPH)) < inferred
+
+
+def _as_an_earlier_version_left_it(store: GraphStore) -> None:
+    # Its rules derived one link fewer, and it recorded no fingerprint (versions before fimi:derivedWith).
+    link = store.select(f"SELECT ?l WHERE {{ GRAPH <{INFERRED_GRAPH}> {{ ?l a fimi:AttributionLink }} }} LIMIT 1")[0]["l"]
+    store.update(f"DELETE WHERE {{ GRAPH <{INFERRED_GRAPH}> {{ <{link}> ?p ?o }} }}")
+    store.update(f"DELETE WHERE {{ GRAPH <{SOURCES_GRAPH}> {{ <{INFERRED_GRAPH}> <{FIMI.derivedWith}> ?h }} }}")
+
+
+@pytest.mark.parametrize(("damage", "why"), [(_interrupt_reasoning, reason.INTERRUPTED),
+                                             (_as_an_earlier_version_left_it, reason.OTHER_RULES)],
+                         ids=["interrupted run", "other rules"])
+def test_an_unfit_inferred_graph_is_derived_again_before_the_store_is_used(
+        seed_store_path: Path, damage: Callable[[GraphStore], None], why: str) -> None:
+    """Read-only commands warn; the server and the next writer rebuild it first (a change would build on it)."""
     complete = store_dump(GraphStore(seed_store_path))
     gc.collect()
 
-    def interrupt_reasoning() -> None:
+    def damaged() -> None:
         store = GraphStore(seed_store_path)
-        inferred = store.count(str(INFERRED_GRAPH))
-
-        def interrupt(passes: int, triples: int) -> None:
-            raise KeyboardInterrupt  # Ctrl-C during `fimigraph infer`, after the first pass was written
-
-        with pytest.raises(KeyboardInterrupt):
-            reason.infer(store, on_pass=interrupt)
-        assert store.reasoning_interrupted() and 0 < store.count(str(INFERRED_GRAPH)) < inferred
+        damage(store)
+        assert reason.outdated(store) == why
         store.flush()
         del store
         gc.collect()
 
-    interrupt_reasoning()
+    damaged()
     read_only = run_cli("attribution", str(CAMPAIGN), "--store", str(seed_store_path))
     assert read_only.returncode == 0
-    assert "inferred graph is incomplete (a reasoning run was interrupted); `fimigraph infer` rebuilds it" in read_only.stderr
+    assert f"inferred graph is {why}; `fimigraph infer` rebuilds it" in read_only.stderr, read_only.stderr
     with running_server(seed_store_path) as url:  # rebuilt before it serves
         assert httpx.get(f"{url}/health").json()["inferences"] == "complete"
         assert httpx.get(f"{url}/attribution", params={"subject": str(CAMPAIGN)}).json()["links"]
     assert store_dump(GraphStore(seed_store_path)) == complete
     gc.collect()
 
-    interrupt_reasoning()
+    damaged()
     loaded = run_cli("load", str(SAMPLES / "minimal-source.ttl"), "--store", str(seed_store_path))
-    assert loaded.returncode == 0 and "interrupted): rebuilt" in loaded.stderr, loaded.stderr
+    assert loaded.returncode == 0 and f"{why}: rebuilt" in loaded.stderr, loaded.stderr
     store = GraphStore(seed_store_path)
-    assert not store.reasoning_interrupted() and len(store.sources()) == 3
+    assert reason.outdated(store) is None and len(store.sources()) == 3

@@ -54,17 +54,16 @@ def _settings(store: Path | None, engine: str | None = None, **more: Any) -> Set
     return load_settings(store=store, engine=engine, **more)
 
 
-INTERRUPTED = "the inferred graph is incomplete (a reasoning run was interrupted)"
-
-
 def _open(settings: Settings, *, read_only: bool = False, recover: bool = True) -> GraphStore:
     if read_only and not settings.store.exists():
         raise InputError(f"no store at {settings.store} (load sources first, or pass --store)")
     store = GraphStore(settings.store, read_only=read_only)
-    if read_only and store.reasoning_interrupted():
-        err.print(f"fimigraph: warning: {INTERRUPTED}; `fimigraph infer` rebuilds it", highlight=False)
-    elif recover and (report := reason.recover(store, engine=settings.engine)):
-        err.print(f"fimigraph: {INTERRUPTED}: rebuilt ({report.triples} triples, {report.seconds:.1f} s)", highlight=False)
+    if read_only and (why := reason.outdated(store)):
+        err.print(f"fimigraph: warning: the inferred graph is {why}; `fimigraph infer` rebuilds it", highlight=False)
+    elif recover and (recovered := reason.recover(store, engine=settings.engine)):
+        why, report = recovered
+        err.print(f"fimigraph: the inferred graph was {why}: rebuilt ({report.triples} triples, {report.seconds:.1f} s)",
+                  highlight=False)
     return store
 
 
@@ -122,7 +121,7 @@ def _load_bulk(files: list[Path], settings: Settings, *, replace: bool, jobs: in
         bulk_format(path)
         if not path.is_file():
             raise InputError(f"cannot read {path}: no such file")
-    graph_store = _open(settings)
+    graph_store = _open(settings, recover=False)  # a bulk load rebuilds the inferred graph anyway
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True) as progress:
         task = progress.add_task("loading")
         report = bulk_load(

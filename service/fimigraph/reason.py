@@ -5,11 +5,15 @@ an rdflib graph); ``native`` (see :mod:`fimigraph.native`) runs the same queries
 the store. Both write the inferred graph, which can be dropped and rebuilt at any time.
 
 A run notes in the store that it is writing the inferred graph and removes the note when it
-completes; a run killed half-way leaves the note, and :func:`recover` rebuilds.
+completes; a run killed half-way leaves the note, and :func:`recover` rebuilds. A completed
+run records what it derived the graph with (:func:`derivation`); when a new version of
+fimigraph brings other rules or another ontology, :func:`recover` rebuilds too, and an
+incremental change derives everything again rather than mixing the two.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -21,7 +25,9 @@ import pyshacl
 from rdflib import Graph
 
 from . import native
-from .ruleset import rules_graph
+from .ontology import ontology_hash
+from .resources import rules_dir
+from .ruleset import rule_files, rules_graph
 from .store import GraphStore, ntriples
 from .vocab import DCTERMS, INFERRED_GRAPH, SOURCES_GRAPH, source_graph
 
@@ -29,6 +35,12 @@ ENGINES = ("native", "pyshacl")
 """Engine names accepted by :func:`infer`."""
 DEFAULT_ENGINE = "native"
 """The fast engine; ``pyshacl`` is the reference semantics it is tested against."""
+
+
+INTERRUPTED = "incomplete (a reasoning run was interrupted)"
+"""Why :func:`outdated` finds an inferred graph unfit: a run did not complete."""
+OTHER_RULES = "out of date (derived with other rules or another ontology)"
+"""Why :func:`outdated` finds an inferred graph unfit: fimigraph's rules or ontology changed since."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,29 @@ def _program() -> native.Program:
 
 def _native_engine(store: GraphStore, *, scratch_left: bool = True) -> native.Engine:
     return native.Engine(store.ox, _program(), scratch_left=scratch_left)
+
+
+@cache
+def derivation() -> str:
+    """A fingerprint of what the inferred graph follows from besides the data: the rule files and the ontology."""
+    digest = hashlib.sha256(ontology_hash().encode())
+    for path in [rules_dir() / "prefixes.ttl", *rule_files()]:
+        digest.update(f"\n{path.name}\n".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def outdated(store: GraphStore) -> str | None:
+    """Why the inferred graph must be derived again before it is relied on (:data:`INTERRUPTED`, :data:`OTHER_RULES`); None if it need not."""
+    if store.reasoning_interrupted():
+        return INTERRUPTED
+    recorded = store.derived_with()
+    if recorded == derivation():
+        return None
+    # Not recorded: a new store (nothing derived yet), or one from a version that did not record it.
+    if recorded is None and not store.ask(f"ASK {{ GRAPH <{INFERRED_GRAPH}> {{ ?s ?p ?o }} }}"):
+        return None
+    return OTHER_RULES
 
 
 # Size of each store's inferred graph, kept up to date by the runs below: counting 1M
@@ -120,18 +155,17 @@ def infer(store: GraphStore, *, engine: str = DEFAULT_ENGINE, on_pass: Callable[
     return InferenceReport(engine, len(inferred), passes, time.perf_counter() - started)
 
 
-def recover(store: GraphStore, *, engine: str = DEFAULT_ENGINE) -> InferenceReport | None:
-    """Rebuild the inferred graph if a reasoning run was interrupted (see the module note); else None."""
-    if store.read_only or not store.reasoning_interrupted():
-        return None
-    return infer(store, engine=engine)
+def recover(store: GraphStore, *, engine: str = DEFAULT_ENGINE) -> tuple[str, InferenceReport] | None:
+    """Rebuild the inferred graph if it is :func:`outdated`: why, and the rebuild's report; else None."""
+    why = None if store.read_only else outdated(store)
+    return (why, infer(store, engine=engine)) if why else None
 
 
 @dataclass
 class _Run:
     """One reasoning run, as :func:`_writing` sees it."""
 
-    interrupted: bool  # an earlier run did not complete: the inferred graph may be half-written
+    outdated: bool  # the inferred graph may be half-written, or derived with other rules: see outdated()
     before: int | None = None  # the inferred graph's size before the run (when asked for and known)
     total: int = 0  # its size after the run: set by the run
 
@@ -142,13 +176,13 @@ def _writing(store: GraphStore, *, size_before: bool = False) -> Iterator[_Run]:
     # The native engine writes in many transactions (a rebuild's bulk writes in none at all):
     # the note goes around all of them. On an exception it stays: the graph may be half-written.
     with store.write_lock:
-        run = _Run(store.reasoning_interrupted())
-        if size_before and not run.interrupted:
+        run = _Run(outdated(store) is not None)
+        if size_before and not run.outdated:
             run.before = inferred_size(store)  # read before the note below hides the recorded size
         store.mark_reasoning(running=True)
         yield run
         _sizes[store] = run.total
-        store.mark_reasoning(running=False, inferred=run.total)
+        store.mark_reasoning(running=False, inferred=run.total, derived_with=derivation())
 
 
 def _source_nt(graphs: tuple[Graph, Graph] | None) -> bytes | None:
@@ -166,9 +200,10 @@ def _source_iri(store: GraphStore, sid: str) -> str | None:
 
 def _incremental(store: GraphStore, engine: str, started: float, **change: object) -> InferenceReport:
     with _writing(store, size_before=True) as run:
-        # Scratch graphs are left only by an interrupted run, and the inferred graph it left may
-        # be half-written: then everything is derived again (the CLI and the server do so at start).
-        runner = _native_engine(store, scratch_left=run.interrupted)
+        # An interrupted run may have left a half-written inferred graph (and scratch graphs), and
+        # one derived with other rules cannot be maintained by these: then everything is derived
+        # again (the CLI and the server do so at start-up).
+        runner = _native_engine(store, scratch_left=run.outdated)
         stats = runner.rebuild() if run.before is None else runner.change(**change)  # type: ignore[arg-type]
         run.total = stats.added if stats.rebuilt else run.before + stats.added - stats.removed
     return InferenceReport(engine, run.total, stats.passes, time.perf_counter() - started, stats.added, stats.removed,
@@ -205,6 +240,6 @@ def on_source_removed(store: GraphStore, sid: str, *, engine: str = DEFAULT_ENGI
 
 
 __all__ = [
-    "DEFAULT_ENGINE", "ENGINES", "INFERRED_GRAPH", "InferenceReport", "infer", "native_rules", "on_source_added", "on_source_removed",
-    "pyshacl_fixpoint",
+    "DEFAULT_ENGINE", "ENGINES", "INFERRED_GRAPH", "INTERRUPTED", "OTHER_RULES", "InferenceReport", "derivation", "infer",
+    "native_rules", "on_source_added", "on_source_removed", "outdated", "pyshacl_fixpoint", "recover",
 ]

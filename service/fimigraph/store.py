@@ -128,21 +128,24 @@ class GraphStore:
         self.update(" ;\n".join(parts))
         return sid
 
-    def mark_reasoning(self, *, running: bool, inferred: int | None = None) -> None:
+    def mark_reasoning(self, *, running: bool, inferred: int | None = None, derived_with: str | None = None) -> None:
         """Note that a reasoning run starts writing the inferred graph, or that it completed with ``inferred`` triples.
 
         The note (``fimi:reasoningStartedAt`` on the inferred graph) is written before the
         run's first write and removed after its last, each in its own transaction: a run
         killed in between leaves it, and :meth:`reasoning_interrupted` finds it. A completed
-        run records the graph's size (``fimi:inferredTriples``, see :meth:`recorded_inferred_size`).
+        run records the graph's size (``fimi:inferredTriples``, see :meth:`recorded_inferred_size`)
+        and the fingerprint of the rules it was derived with (``fimi:derivedWith``, see :meth:`derived_with`).
         """
-        forget = (f"DELETE WHERE {{ GRAPH <{SOURCES_GRAPH}> {{ <{INFERRED_GRAPH}> <{FIMI.reasoningStartedAt}> ?t }} }} ;\n"
-                  f"DELETE WHERE {{ GRAPH <{SOURCES_GRAPH}> {{ <{INFERRED_GRAPH}> <{FIMI.inferredTriples}> ?n }} }}")
+        notes = (FIMI.reasoningStartedAt, FIMI.inferredTriples, FIMI.derivedWith)
+        forget = " ;\n".join(f"DELETE WHERE {{ GRAPH <{SOURCES_GRAPH}> {{ <{INFERRED_GRAPH}> <{p}> ?o }} }}" for p in notes)
         if running:
             now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
             note = f"<{FIMI.reasoningStartedAt}> \"{now}\"^^<{XSD.dateTime}>"
         else:
-            note = f"<{FIMI.inferredTriples}> \"{int(inferred)}\"^^<{XSD.integer}>" if inferred is not None else ""
+            facts = [f"<{FIMI.inferredTriples}> \"{int(inferred)}\"^^<{XSD.integer}>" if inferred is not None else "",
+                     f"<{FIMI.derivedWith}> \"{derived_with}\"" if derived_with is not None else ""]
+            note = " ; ".join(f for f in facts if f)
         self.update(f"{forget} ;\nINSERT DATA {{ GRAPH <{SOURCES_GRAPH}> {{ <{INFERRED_GRAPH}> {note} }} }}" if note else forget)
 
     def recorded_inferred_size(self) -> int | None:
@@ -154,6 +157,11 @@ class GraphStore:
         """
         rows = self.select(f"SELECT ?n WHERE {{ GRAPH <{SOURCES_GRAPH}> {{ <{INFERRED_GRAPH}> <{FIMI.inferredTriples}> ?n }} }}")
         return int(rows[0]["n"]) if len(rows) == 1 else None
+
+    def derived_with(self) -> str | None:
+        """The fingerprint of the rules the last completed reasoning run derived the inferred graph with (None: not recorded)."""
+        rows = self.select(f"SELECT ?h WHERE {{ GRAPH <{SOURCES_GRAPH}> {{ <{INFERRED_GRAPH}> <{FIMI.derivedWith}> ?h }} }}")
+        return str(rows[0]["h"]) if len(rows) == 1 else None
 
     def reasoning_interrupted(self) -> bool:
         """Whether a reasoning run started and did not complete (its inferred graph is incomplete)."""

@@ -30,10 +30,10 @@ def create_app(settings: Settings | None = None, *, store: GraphStore | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.store = store or GraphStore(settings.store)
         # Before serving: answers from a half-written inferred graph would be wrong, not slow.
-        report = await asyncio.to_thread(reason.recover, app.state.store, engine=settings.engine)
-        if report is not None:
-            problems.log.warning("the inferred graph was incomplete (a reasoning run was interrupted): rebuilt, "
-                                 "%d triples in %.1f s", report.triples, report.seconds)
+        recovered = await asyncio.to_thread(reason.recover, app.state.store, engine=settings.engine)
+        if recovered is not None:
+            why, report = recovered
+            problems.log.warning("the inferred graph was %s: rebuilt, %d triples in %.1f s", why, report.triples, report.seconds)
         # Counted now rather than by the first source posted (4.5 s for 9.6M inferred triples).
         await asyncio.to_thread(reason.inferred_size, app.state.store)
         try:

@@ -6,10 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from ... import __version__
+from ... import __version__, reason
 from ..deps import SettingsDep, StoreDep
 
 router = APIRouter(tags=["health"])
+
+_INFERENCES = {None: "complete", reason.INTERRUPTED: "incomplete", reason.OTHER_RULES: "outdated"}
 
 
 @router.get("/health", summary="Service health")
@@ -25,6 +27,7 @@ def health(store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
         "engine": settings.engine,
         "store": str(store.path) if store.path else None,
         "sources": store.source_count(),
-        # "incomplete": a reasoning run is writing it, or one was interrupted (rebuilt at start-up)
-        "inferences": "incomplete" if store.reasoning_interrupted() else "complete",
+        # "incomplete": a reasoning run is writing it, or one was interrupted; "outdated": derived
+        # with other rules or another ontology. The server rebuilds either at start-up.
+        "inferences": _INFERENCES[reason.outdated(store)],
     }
