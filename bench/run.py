@@ -168,8 +168,10 @@ def step_incremental(a: dict[str, Any]) -> dict[str, Any]:
 
     engine = "native" if "native" in reason.ENGINES else "pyshacl"
     store = _store(a["store"])
-    # What a server does once at start-up (fimigraph.api.app): count the inferred graph, for
-    # the totals each change reports. Timed apart, not charged to the first change.
+    # What a server does once at start-up (fimigraph.api.app): rebuild an inferred graph that is
+    # incomplete or derived with other rules (a store reasoned by an earlier version), then count
+    # it, for the totals each change reports. Neither is charged to the first change.
+    recovered = reason.recover(store, engine=engine)
     started = time.perf_counter()
     before = reason.inferred_size(store)
     count_s = time.perf_counter() - started
@@ -200,7 +202,8 @@ def step_incremental(a: dict[str, Any]) -> dict[str, Any]:
         return statistics.median_low(r[key] for r in runs)
 
     return {
-        "engine": engine, "sources": len(runs), "runs": runs, "restored_exactly": restored,
+        "engine": engine, "rebuilt_first": recovered[0] if recovered else None, "sources": len(runs), "runs": runs,
+        "restored_exactly": restored,
         "count_seconds": round(count_s, 3), "first_add_seconds": runs[0]["add_seconds"],
         "add_seconds": median("add_seconds"), "add_max_seconds": max(r["add_seconds"] for r in runs),
         "retract_seconds": median("retract_seconds"), "retract_max_seconds": max(r["retract_seconds"] for r in runs),
@@ -500,6 +503,7 @@ def table_rows(results: list[dict[str, Any]]) -> tuple[list[str], list[list[str]
         lambda r: f"{r['incremental'].get('source_triples', '—')} / {r['incremental'].get('inferred_added', '—')} "
                   f"({r['incremental'].get('inferred_added_max', '—')})")
     row("  first add in a new process", lambda r: inc(r, "first_add_seconds"))
+    row("  rebuilt at start-up (the inferred graph was …)", lambda r: r["incremental"].get("rebuilt_first") or "no")
     row("  counting the inferred graph (at start-up)", lambda r: inc(r, "count_seconds"))
     row("  inferred graph restored exactly", lambda r: str(r["incremental"].get("restored_exactly", "—")))
     row("/attribution p50 / p95 (uniform sample of subjects)", lambda r: _ms(r["attribution"]))
