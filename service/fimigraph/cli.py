@@ -54,16 +54,19 @@ def _settings(store: Path | None, engine: str | None = None, **more: Any) -> Set
     return load_settings(store=store, engine=engine, **more)
 
 
+def _announce_rebuild(why: str) -> None:
+    err.print(f"fimigraph: the inferred graph is {why}: rebuilding it first", highlight=False)
+
+
 def _open(settings: Settings, *, read_only: bool = False, recover: bool = True) -> GraphStore:
     if read_only and not settings.store.exists():
         raise InputError(f"no store at {settings.store} (load sources first, or pass --store)")
     store = GraphStore(settings.store, read_only=read_only)
     if read_only and (why := reason.outdated(store)):
         err.print(f"fimigraph: warning: the inferred graph is {why}; `fimigraph infer` rebuilds it", highlight=False)
-    elif recover and (recovered := reason.recover(store, engine=settings.engine)):
-        why, report = recovered
-        err.print(f"fimigraph: the inferred graph was {why}: rebuilt ({report.triples} triples, {report.seconds:.1f} s)",
-                  highlight=False)
+    elif recover and (recovered := reason.recover(store, engine=settings.engine, announce=_announce_rebuild)):
+        report = recovered[1]
+        err.print(f"fimigraph: rebuilt the inferred graph ({report.triples} triples, {report.seconds:.1f} s)", highlight=False)
     return store
 
 

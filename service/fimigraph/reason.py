@@ -155,10 +155,18 @@ def infer(store: GraphStore, *, engine: str = DEFAULT_ENGINE, on_pass: Callable[
     return InferenceReport(engine, len(inferred), passes, time.perf_counter() - started)
 
 
-def recover(store: GraphStore, *, engine: str = DEFAULT_ENGINE) -> tuple[str, InferenceReport] | None:
-    """Rebuild the inferred graph if it is :func:`outdated`: why, and the rebuild's report; else None."""
+def recover(store: GraphStore, *, engine: str = DEFAULT_ENGINE,
+            announce: Callable[[str], None] | None = None) -> tuple[str, InferenceReport] | None:
+    """Rebuild the inferred graph if it is :func:`outdated`: why, and the rebuild's report; else None.
+
+    ``announce`` is told why before the rebuild starts: at a million triples it takes half an hour.
+    """
     why = None if store.read_only else outdated(store)
-    return (why, infer(store, engine=engine)) if why else None
+    if why is None:
+        return None
+    if announce is not None:
+        announce(why)
+    return why, infer(store, engine=engine)
 
 
 @dataclass

@@ -30,10 +30,12 @@ def create_app(settings: Settings | None = None, *, store: GraphStore | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.store = store or GraphStore(settings.store)
         # Before serving: answers from a half-written inferred graph would be wrong, not slow.
-        recovered = await asyncio.to_thread(reason.recover, app.state.store, engine=settings.engine)
+        recovered = await asyncio.to_thread(
+            reason.recover, app.state.store, engine=settings.engine,
+            announce=lambda why: problems.log.warning("the inferred graph is %s: rebuilding it before serving", why))
         if recovered is not None:
-            why, report = recovered
-            problems.log.warning("the inferred graph was %s: rebuilt, %d triples in %.1f s", why, report.triples, report.seconds)
+            report = recovered[1]
+            problems.log.warning("rebuilt the inferred graph: %d triples in %.1f s", report.triples, report.seconds)
         # Counted now rather than by the first source posted (4.5 s for 9.6M inferred triples).
         await asyncio.to_thread(reason.inferred_size, app.state.store)
         try:
