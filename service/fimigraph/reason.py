@@ -173,7 +173,7 @@ def recover(store: GraphStore, *, engine: str = DEFAULT_ENGINE,
 class _Run:
     """One reasoning run, as :func:`_writing` sees it."""
 
-    outdated: bool  # the inferred graph may be half-written, or derived with other rules: see outdated()
+    outdated: bool  # (asked by changes only) the inferred graph may be half-written, or derived with other rules
     before: int | None = None  # the inferred graph's size before the run (when asked for and known)
     total: int = 0  # its size after the run: set by the run
 
@@ -184,7 +184,8 @@ def _writing(store: GraphStore, *, size_before: bool = False) -> Iterator[_Run]:
     # The native engine writes in many transactions (a rebuild's bulk writes in none at all):
     # the note goes around all of them. On an exception it stays: the graph may be half-written.
     with store.write_lock:
-        run = _Run(outdated(store) is not None)
+        # Only a change asks: a rebuild derives everything anyway.
+        run = _Run(size_before and outdated(store) is not None)
         if size_before and not run.outdated:
             run.before = inferred_size(store)  # read before the note below hides the recorded size
         store.mark_reasoning(running=True)

@@ -155,13 +155,18 @@ class GraphStore:
         ``load``, a server starting) paid before its first change. A run that starts deletes
         the record in the transaction that notes it, so an interrupted run leaves none.
         """
-        rows = self.select(f"SELECT ?n WHERE {{ GRAPH <{SOURCES_GRAPH}> {{ <{INFERRED_GRAPH}> <{FIMI.inferredTriples}> ?n }} }}")
-        return int(rows[0]["n"]) if len(rows) == 1 else None
+        n = self._inferred_note(FIMI.inferredTriples)
+        return int(n) if n is not None else None
 
     def derived_with(self) -> str | None:
         """The fingerprint of the rules the last completed reasoning run derived the inferred graph with (None: not recorded)."""
-        rows = self.select(f"SELECT ?h WHERE {{ GRAPH <{SOURCES_GRAPH}> {{ <{INFERRED_GRAPH}> <{FIMI.derivedWith}> ?h }} }}")
-        return str(rows[0]["h"]) if len(rows) == 1 else None
+        h = self._inferred_note(FIMI.derivedWith)
+        return str(h) if h is not None else None
+
+    def _inferred_note(self, prop: URIRef) -> Any:
+        """The value of one of the store's notes on the inferred graph (None: not there, or not one)."""
+        rows = self.select(f"SELECT ?v WHERE {{ GRAPH <{SOURCES_GRAPH}> {{ <{INFERRED_GRAPH}> <{prop}> ?v }} }}")
+        return rows[0]["v"] if len(rows) == 1 else None
 
     def reasoning_interrupted(self) -> bool:
         """Whether a reasoning run started and did not complete (its inferred graph is incomplete)."""
