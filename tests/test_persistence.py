@@ -10,9 +10,10 @@ import httpx
 import pytest
 from support import CAMPAIGN, SAMPLES, SEED_FILES, run_cli, running_server, store_dump
 
-from fimigraph import reason
+from fimigraph import reason, vocab
 from fimigraph.attribution import attribution
-from fimigraph.ingest import ingest, retract
+from fimigraph.errors import AlreadyExists
+from fimigraph.ingest import ingest, read_document, retract
 from fimigraph.store import GraphStore
 from fimigraph.vocab import FIMI, INFERRED_GRAPH, SOURCES_GRAPH
 
@@ -49,6 +50,48 @@ def test_the_inferred_graphs_size_is_recorded_for_the_next_process(tmp_path: Pat
     assert added.inferred == reopened.count(str(INFERRED_GRAPH)) == reopened.recorded_inferred_size() > size
     reopened.mark_reasoning(running=True)
     assert reopened.recorded_inferred_size() is None
+
+
+def test_the_store_refuses_to_write_a_source_it_holds_already(tmp_path: Path) -> None:
+    """Library callers too: a second write would have duplicated its submission time and derived nothing."""
+    store = GraphStore(tmp_path / "store")
+    sample = read_document((SAMPLES / "minimal-source.ttl").read_bytes(), media_type="text/turtle")
+    sid = store.put_source(sample.source_iri, sample.metadata, sample.claims, replace=False)
+    dump = store_dump(store)
+    with pytest.raises(AlreadyExists, match=f"{sample.source_iri} is loaded already .id {sid}.*replace"):
+        store.put_source(sample.source_iri, sample.metadata, sample.claims, replace=False)
+    assert store_dump(store) == dump
+    assert store.put_source(sample.source_iri, sample.metadata, sample.claims, replace=True) == sid
+    assert len(store.sources()) == 1
+
+
+def _full_disk(*args: object, **kwargs: object) -> None:
+    raise OSError("No space left on device")
+
+
+@pytest.mark.parametrize("change", ["add", "replace", "retract"])
+def test_a_change_whose_reasoning_fails_leaves_the_store_as_it_was(
+        seed_store: GraphStore, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    """Ingest and retract are all or nothing: a source comes back as it was, down to when it was submitted."""
+    # Submitted long ago (the seed store was built seconds before): putting a source back must not renew it.
+    submitted = f"<{vocab.DCTERMS.dateSubmitted}>"
+    seed_store.update(f"""DELETE {{ GRAPH <{SOURCES_GRAPH}> {{ ?s {submitted} ?t }} }}
+                          INSERT {{ GRAPH <{SOURCES_GRAPH}> {{ ?s {submitted} "2024-07-26T09:00:00Z"^^<{vocab.XSD.dateTime}> }} }}
+                          WHERE {{ GRAPH <{SOURCES_GRAPH}> {{ ?s {submitted} ?t }} }}""")
+    before = store_dump(seed_store)
+    assert "2024-07-26T09:00:00Z" in "\n".join(before)
+    answer = attribution(seed_store, str(CAMPAIGN))
+    with monkeypatch.context() as patch:
+        patch.setattr(reason, "on_source_added", _full_disk)
+        patch.setattr(reason, "on_source_removed", _full_disk)
+        with pytest.raises(OSError, match="No space left"):
+            if change == "retract":
+                retract(seed_store, seed_store.sources()[-1].id)
+            else:
+                document = SEED_FILES[-1] if change == "replace" else SAMPLES / "minimal-source.ttl"
+                ingest(seed_store, document.read_bytes(), media_type="text/turtle", replace=change == "replace")
+    assert store_dump(seed_store) == before
+    assert attribution(seed_store, str(CAMPAIGN)) == answer
 
 
 def test_a_second_process_cannot_open_a_store_in_use(tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ to date fails, the store is put back as it was.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
 from . import reason
-from .errors import AlreadyExists, ParseError, UnsupportedFormat, ValidationError
+from .errors import ParseError, UnsupportedFormat, ValidationError
 from .ontology import source_classes
 from .reason import DEFAULT_ENGINE, InferenceReport
 from .store import GraphStore, SourceInfo, source_id
@@ -156,26 +158,31 @@ def read_document(data: bytes, *, media_type: str, base_iri: str | None = None) 
     return SourceDocument(source_iri, metadata, claims, warnings)
 
 
+@contextmanager
+def _put_back_on_failure(store: GraphStore, source_iri: str, previous: tuple[Graph, Graph] | None, *,
+                         submitted: str | None, engine: str) -> Iterator[None]:
+    """On any failure (even an interrupt), put the source back as it was, derive the inferred graph again, and re-raise."""
+    try:
+        yield
+    except BaseException:
+        if store.has_source(source_iri):
+            store.delete_source(source_id(source_iri))
+        if previous is not None:
+            store.put_source(source_iri, *previous, replace=False, submitted=submitted)
+        # The failed run left its note: what it wrote of the inferred graph cannot be told apart.
+        reason.infer(store, engine=engine)
+        raise
+
+
 def write_document(store: GraphStore, doc: SourceDocument, *, replace: bool = False, engine: str = DEFAULT_ENGINE) -> IngestResult:
     """Write a validated document and bring inferences up to date; all or nothing."""
     with store.write_lock:
-        exists = store.has_source(doc.source_iri)
-        if exists and not replace:
-            raise AlreadyExists(
-                f"source {doc.source_iri} is loaded already (id {doc.id}); retract it first, "
-                "or replace it (CLI --replace, HTTP ?replace=true)"
-            )
+        exists = replace and store.has_source(doc.source_iri)
         previous = store.source_quads(doc.id) if exists else None
-        sid = store.put_source(doc.source_iri, doc.metadata, doc.claims, replace=exists)
-        try:
+        submitted = store.source(doc.id).submitted if exists else None
+        sid = store.put_source(doc.source_iri, doc.metadata, doc.claims, replace=exists)  # refuses a duplicate
+        with _put_back_on_failure(store, doc.source_iri, previous, submitted=submitted, engine=engine):
             report = reason.on_source_added(store, sid, engine=engine, previous=previous)
-        except BaseException:
-            # Put the store back as it was, then let the error surface.
-            store.delete_source(sid)
-            if previous is not None:
-                store.put_source(doc.source_iri, *previous, replace=False)
-            reason.infer(store, engine=engine)
-            raise
     claims = len(set(doc.claims.subjects(RDF.type, FIMI.Claim)))
     return IngestResult(sid, doc.source_iri, len(doc.metadata) + len(doc.claims), claims, exists, report.triples, doc.warnings)
 
@@ -195,10 +202,11 @@ def ingest(
 
 
 def retract(store: GraphStore, sid: str, *, engine: str = DEFAULT_ENGINE) -> tuple[SourceInfo, InferenceReport]:
-    """Remove a source (by id or IRI); the inferences that rested on it go too."""
+    """Remove a source (by id or IRI); the inferences that rested on it go too. All or nothing."""
     with store.write_lock:
         info = store.source(sid)
         removed = store.source_quads(info.id)
-        store.delete_source(info.id)
-        report = reason.on_source_removed(store, info.id, engine=engine, removed=removed)
+        with _put_back_on_failure(store, info.iri, removed, submitted=info.submitted, engine=engine):
+            store.delete_source(info.id)
+            report = reason.on_source_removed(store, info.id, engine=engine, removed=removed)
     return info, report

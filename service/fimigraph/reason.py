@@ -67,6 +67,12 @@ def _program() -> native.Program:
     return native.Program(native_rules())
 
 
+def prepare(*, engine: str = DEFAULT_ENGINE) -> None:
+    """Compile the rules now rather than during the first change (about 0.1 s of it): a server does so before serving."""
+    if engine == "native":
+        _program()
+
+
 def _native_engine(store: GraphStore, *, scratch_left: bool = True) -> native.Engine:
     return native.Engine(store.ox, _program(), scratch_left=scratch_left)
 
@@ -250,5 +256,5 @@ def on_source_removed(store: GraphStore, sid: str, *, engine: str = DEFAULT_ENGI
 
 __all__ = [
     "DEFAULT_ENGINE", "ENGINES", "INFERRED_GRAPH", "INTERRUPTED", "OTHER_RULES", "InferenceReport", "derivation", "infer",
-    "native_rules", "on_source_added", "on_source_removed", "outdated", "pyshacl_fixpoint", "recover",
+    "native_rules", "on_source_added", "on_source_removed", "outdated", "prepare", "pyshacl_fixpoint", "recover",
 ]

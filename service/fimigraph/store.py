@@ -19,7 +19,7 @@ from typing import Any
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
-from .errors import NotFound, QueryError, StoreError
+from .errors import AlreadyExists, NotFound, QueryError, StoreError
 from .ontology import ontology_hash, ontology_ntriples
 from .vocab import (
     DCTERMS,
@@ -110,11 +110,21 @@ class GraphStore:
                 f"  GRAPH <{SOURCES_GRAPH}> {{ <{ONTOLOGY_GRAPH}> <{DCTERMS.identifier}> \"{ontology_hash()}\" }} }}"
             )
 
-    def put_source(self, source_iri: str, metadata: Graph, claims: Graph, *, replace: bool) -> str:
-        """Write one source (metadata and claims) atomically; return its id."""
+    def put_source(self, source_iri: str, metadata: Graph, claims: Graph, *, replace: bool,
+                   submitted: str | None = None) -> str:
+        """Write one source (metadata and claims) atomically; return its id.
+
+        Without ``replace``, a source the store holds already is refused (:class:`AlreadyExists`):
+        writing it again would duplicate its submission time and leave the inferred graph
+        unchanged, as if the second write had never happened. ``submitted``: when the source
+        entered the store (``xsd:dateTime``; now unless given: putting a version back keeps its own).
+        """
         sid = source_id(source_iri)
+        if not replace and self.has_source(source_iri):
+            raise AlreadyExists(f"source {source_iri} is loaded already (id {sid}); retract it first, "
+                                "or replace it (CLI --replace, HTTP ?replace=true)")
         graph = source_graph(sid)
-        submitted = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+        submitted = submitted or datetime.now(timezone.utc).replace(microsecond=0).isoformat()
         parts = []
         if replace:
             parts.append(self._drop_source_sparql(source_iri, sid))
