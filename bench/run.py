@@ -179,13 +179,14 @@ def step_incremental(a: dict[str, Any]) -> dict[str, Any]:
     count_s = time.perf_counter() - started
     digest_before = _inferred_digest(store) if before <= a["digest_limit"] else None
     runs: list[dict[str, Any]] = []
+    rounds = a.get("rounds", 1)
     restored = True
     for n in range(a.get("sources", INCREMENTAL_SOURCES)):
         iri, turtle = extra_source(triples=a["size"], seed=a["seed"], n=n)
         doc = read_document(turtle.encode(), media_type="text/turtle")
         adds: list[float] = []
         retracts: list[float] = []
-        for _ in range(a.get("rounds", 1)):
+        for _ in range(rounds):
             sid = store.put_source(doc.source_iri, doc.metadata, doc.claims, replace=False)
             started = time.perf_counter()
             added = _call(reason.on_source_added, store, sid, engine).triples - before  # the engine's total, not a recount
@@ -211,7 +212,7 @@ def step_incremental(a: dict[str, Any]) -> dict[str, Any]:
     return {
         "engine": engine, "rebuilt_first": recovered[0] if recovered else None, "sources": len(runs), "runs": runs,
         "restored_exactly": restored,
-        "count_seconds": round(count_s, 3), "first_add_seconds": runs[0]["add_rounds"][0], "rounds": a.get("rounds", 1),
+        "count_seconds": round(count_s, 3), "first_add_seconds": runs[0]["add_rounds"][0], "rounds": rounds,
         "add_seconds": median("add_seconds"), "add_max_seconds": max(r["add_seconds"] for r in runs),
         "retract_seconds": median("retract_seconds"), "retract_max_seconds": max(r["retract_seconds"] for r in runs),
         "source_triples": median("source_triples"), "inferred_added": median("inferred_added"),

@@ -177,11 +177,12 @@ def _put_back_on_failure(store: GraphStore, source_iri: str, previous: tuple[Gra
 def write_document(store: GraphStore, doc: SourceDocument, *, replace: bool = False, engine: str = DEFAULT_ENGINE) -> IngestResult:
     """Write a validated document and bring inferences up to date; all or nothing."""
     with store.write_lock:
-        exists = replace and store.has_source(doc.source_iri)
+        replaced = store.sources(only=doc.id) if replace else []  # the version a replace puts back if it fails
+        exists = bool(replaced)
         previous = store.source_quads(doc.id) if exists else None
-        submitted = store.source(doc.id).submitted if exists else None
         sid = store.put_source(doc.source_iri, doc.metadata, doc.claims, replace=exists)  # refuses a duplicate
-        with _put_back_on_failure(store, doc.source_iri, previous, submitted=submitted, engine=engine):
+        with _put_back_on_failure(store, doc.source_iri, previous, submitted=replaced[0].submitted if exists else None,
+                                  engine=engine):
             report = reason.on_source_added(store, sid, engine=engine, previous=previous)
     claims = len(set(doc.claims.subjects(RDF.type, FIMI.Claim)))
     return IngestResult(sid, doc.source_iri, len(doc.metadata) + len(doc.claims), claims, exists, report.triples, doc.warnings)

@@ -185,14 +185,17 @@ class _Run:
 
 
 @contextmanager
-def _writing(store: GraphStore, *, size_before: bool = False) -> Iterator[_Run]:
-    """Hold the write lock and note the run around it; on completion record the graph's size."""
+def _writing(store: GraphStore, *, change: bool = False) -> Iterator[_Run]:
+    """Hold the write lock and note the run around it; on completion record the graph's size.
+
+    ``change``: an incremental change, which needs to know whether the graph is fit to build on and its size before.
+    """
     # The native engine writes in many transactions (a rebuild's bulk writes in none at all):
     # the note goes around all of them. On an exception it stays: the graph may be half-written.
     with store.write_lock:
         # Only a change asks: a rebuild derives everything anyway.
-        run = _Run(size_before and outdated(store) is not None)
-        if size_before and not run.outdated:
+        run = _Run(change and outdated(store) is not None)
+        if change and not run.outdated:
             run.before = inferred_size(store)  # read before the note below hides the recorded size
         store.mark_reasoning(running=True)
         yield run
@@ -214,7 +217,7 @@ def _source_iri(store: GraphStore, sid: str) -> str | None:
 
 
 def _incremental(store: GraphStore, engine: str, started: float, **change: object) -> InferenceReport:
-    with _writing(store, size_before=True) as run:
+    with _writing(store, change=True) as run:
         # An interrupted run may have left a half-written inferred graph (and scratch graphs), and
         # one derived with other rules cannot be maintained by these: then everything is derived
         # again (the CLI and the server do so at start-up).
