@@ -578,10 +578,13 @@ class Planner:
     first such step is evaluated once per distinct key rather than once per row before it: a
     LATERAL step is evaluated again for every row, and rows share keys (at 1M, 82 rows held 27
     distinct accounts; 4.4 s -> 1.3 s). The plan before the step is then evaluated twice, which
-    is cheap when it starts from an anchor.
+    is cheap when it starts from an anchor. A reverse lookup from a key the rules' output gave
+    (``?tail fimi:linkSubject ?y`` then ``?claim fimi:claimSubject ?y``) is evaluated once per
+    key too, whatever its predicate: at 1M, 220 new links to one campaign read its 43 claims
+    220 times (0.40 s) where once was enough.
 
     ``extent``: how many stored triples match ``?x <p> <o>`` (capped; see :data:`SEMIJOIN_EXTENT`).
-    When that step also checks a constant whose extent is small (``?ol fimi:grade
+    When a step on a ``fanning`` predicate also checks a constant whose extent is small (``?ol fimi:grade
     fimi:StateOfficial``), the rows the reverse lookup finds are hash-joined with that
     extent, scanned once, before the step's other lookups: a store scans an index range at
     ≈ 1 µs a row but answers a point lookup in ≈ 20 µs, and most rows fail the check (at 1M,
@@ -611,6 +614,7 @@ class Planner:
         certain = set(bound)  # bound in every row (by joins), so no later element changes them
 
         constants: set[str] = set()
+        repeated: set[str] = set()  # bound by a forward lookup of the rules' output: rows share them
 
         def emit(text: str, done: list[Element]) -> None:
             out.append(text)
@@ -655,13 +659,15 @@ class Planner:
                             step.append(other)
                             segment.remove(other)
                 text = self.step(step, bound, lateral=bool(out))
-                if by_key and out and self._fans_out(e, bound):
+                if by_key and out and self._fans_out(e, bound, repeated):
                     by_key = False
                     text = self._by_key(step, bound, "\n".join(out))
                 emit(text, step)
                 for x in step:
                     if x.kind == "values":
                         constants.update(x.binds() - bound)
+                    if self._reads_rule_output(x, bound):
+                        repeated.add(x.o.value)
                     bound.update(x.binds())
 
         for e in elements:
@@ -697,17 +703,26 @@ class Planner:
         e = step[0]
         checks = [x for x in step[1:] if x.kind == "triple" and not x.path and x.s is not None and x.s.text == e.s.text
                   and x.p is not None and x.p.kind == "iri" and x.o is not None and x.o.kind == "iri"]
-        if self.extent is None or not checks:
+        # Only the rules' own output fans out by thousands. A reverse lookup on asserted data (the
+        # claims about a campaign) finds a few rows: at 1M, scanning the 20k usesAccount claims
+        # made an anchored query take 50 ms, against 9 ms looking its rows' claims up.
+        if self.extent is None or not checks or e.p.value not in self.fanning:
             return None
         sizes = [self.extent(x.p.value, x.o.value) for x in checks]
         best = min(range(len(checks)), key=sizes.__getitem__)
         return checks[best] if sizes[best] <= SEMIJOIN_EXTENT else None
 
-    def _fans_out(self, e: Element, bound: set[str]) -> bool:
-        """Whether ``e`` is a reverse lookup (object bound, subject not) on a ``fanning`` predicate."""
-        return (e.kind == "triple" and not e.path and e.p is not None and e.p.kind == "iri" and e.p.value in self.fanning
+    def _fans_out(self, e: Element, bound: set[str], repeated: set[str]) -> bool:
+        """Whether ``e`` is a reverse lookup (object bound, subject not) on a ``fanning`` predicate or from a ``repeated`` key."""
+        return (e.kind == "triple" and not e.path and e.p is not None and e.p.kind == "iri"
                 and e.s is not None and e.s.kind == "var" and e.s.value not in bound
-                and e.o is not None and e.o.kind == "var" and e.o.value in bound)
+                and e.o is not None and e.o.kind == "var" and e.o.value in bound
+                and (e.p.value in self.fanning or e.o.value in repeated))
+
+    def _reads_rule_output(self, e: Element, bound: set[str]) -> bool:
+        """Whether ``e`` is a forward lookup (subject bound, object a new variable) on a ``fanning`` predicate."""
+        return (e.kind == "triple" and not e.path and e.p is not None and e.p.kind == "iri" and e.p.value in self.fanning
+                and e.s is not None and _bound(e.s, bound) and e.o is not None and e.o.kind == "var" and e.o.value not in bound)
 
     def step(self, elems: list[Element], bound: set[str], *, lateral: bool) -> str:
         """One join step: a DISTINCT subquery, laterally joined (outer variables substituted) when possible."""
@@ -783,6 +798,17 @@ class Variant:
     where: Group
     patterns: list[Pattern]
     opaque: bool  # has parts (subqueries, blank-node lists, EXISTS filters) the analysis cannot see into
+
+    @property
+    def required_classes(self) -> dict[str, frozenset[str]]:
+        """The classes every match requires of a variable (``?v a <C>``, required, at the top level)."""
+        out: dict[str, set[str]] = {}
+        for p in self.patterns:
+            e = p.elem
+            if (p.position == "required" and p.top and not e.path and e.s is not None and e.s.kind == "var"
+                    and e.p is not None and e.p.kind == "iri" and e.p.value == RDF_TYPE and e.o is not None and e.o.kind == "iri"):
+                out.setdefault(e.s.value, set()).add(e.o.value)
+        return {v: frozenset(c) for v, c in out.items()}
 
     @property
     def required_subjects(self) -> set[str]:
@@ -1494,6 +1520,7 @@ class Program:
                            for r in self.rules]
         # derived[i][k]: anchors of variant k of rule i for the rules' own output
         self.derived = [[derived_anchors(v, sigs) for v in r.variants] for r in self.rules]
+        self.required_classes = [[v.required_classes for v in r.variants] for r in self.rules]
         self._plans: dict[tuple[Any, ...], str] = {}
 
     def plan(self, i: int, k: int, *, first: str | None = None, bound: Iterable[str] = (), select: list[str] | None = None,
@@ -1546,6 +1573,10 @@ class Engine:
         # took gigabytes at 1M (an in-memory store indexes every quad six ways).
         self._gens: dict[str, dict[Any, frozenset[str]]] = {}
         self._minted: set[Any] = set()  # subjects this run wrote to the inferred graph
+        # Of those, the ones that had no triple at all before this run, with the classes it gave
+        # them: a rule that requires ``?v a <C>`` need not be anchored on such a node without C
+        # (a new link is no negative finding: three queries a change at 1M that found nothing).
+        self._new_classes: dict[Any, frozenset[str]] = {}
         self._bulk = False  # write generations with the bulk writer (during a rebuild)
         self.rules = self.program.rules
         self.provenance = self.program.provenance
@@ -1670,11 +1701,16 @@ class Engine:
             if fresh_only and held and subject not in self._minted and next(
                     iter(self.ox.quads_for_pattern(subject, None, None, inferred)), None) is not None:
                 raise _NeedsRebuild("a rule added triples to a node that already existed")
-            if fresh_only:
-                self._minted.add(subject)
             preds = frozenset(q.predicate.value for q in fresh)
             subjects[subject] = pred_sets.setdefault(preds, preds)
-            classes.update(q.object.value for q in fresh if q.predicate.value == RDF_TYPE and isinstance(q.object, ox.NamedNode))
+            types = frozenset(q.object.value for q in fresh if q.predicate.value == RDF_TYPE and isinstance(q.object, ox.NamedNode))
+            classes.update(types)
+            if fresh_only:
+                self._minted.add(subject)
+                if not held:
+                    self._new_classes[subject] = types
+                elif subject in self._new_classes:
+                    self._new_classes[subject] |= types
             batch += fresh
             n += len(fresh)
             if len(batch) >= _BATCH:
@@ -1749,6 +1785,9 @@ class Engine:
         to nothing), or the whole variant when that is cheaper: what it re-derives is dropped
         as already held."""
         values = list(dict.fromkeys(s for g in delta for s, ps in self._gens[g].items() if None in preds or not ps.isdisjoint(preds)))
+        needs = self.program.required_classes[i][k].get(var)
+        if needs and self._new_classes:
+            values = [s for s in values if s not in self._new_classes or needs <= self._new_classes[s]]
         if (i, k) in self._full_secs and (i, k, var) not in self._row_secs and len(values) > _PROBE:
             # The cost of an anchor row is not known yet and a wrong guess is costly (at 100k a
             # chain row costs 2 ms, ten times the default): measure it on a few, then choose.
@@ -1789,7 +1828,7 @@ class Engine:
         self.clear_scratch()  # also what an incremental attempt that fell back to a rebuild staged
         self._empty(self.inferred)
         self.stats.detail["empty"] = time.perf_counter() - started
-        self._gens, self._minted, self._bulk = {}, set(), True
+        self._gens, self._minted, self._new_classes, self._bulk = {}, set(), {}, True
         try:
             self._fixpoint([-1] * len(self.rules), [], on_pass)
         finally:
