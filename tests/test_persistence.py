@@ -10,7 +10,7 @@ import httpx
 import pytest
 from support import CAMPAIGN, SAMPLES, SEED_FILES, run_cli, running_server, store_dump
 
-from fimigraph import reason, vocab
+from fimigraph import native, reason, vocab
 from fimigraph.attribution import attribution
 from fimigraph.errors import AlreadyExists
 from fimigraph.ingest import ingest, read_document, retract
@@ -92,6 +92,74 @@ def test_a_change_whose_reasoning_fails_leaves_the_store_as_it_was(
                 ingest(seed_store, document.read_bytes(), media_type="text/turtle", replace=change == "replace")
     assert store_dump(seed_store) == before
     assert attribution(seed_store, str(CAMPAIGN)) == answer
+
+
+def _inferred(store: GraphStore) -> list[str]:
+    return [line for line in store_dump(store) if line.endswith(f"<{INFERRED_GRAPH}> .")]
+
+
+def _make_change(store: GraphStore, change: str) -> None:
+    """Add a source, replace a seed source by a version holding its first claim less firmly, or retract one."""
+    if change == "retract":
+        retract(store, store.sources()[-1].id)
+    elif change == "replace":
+        text = SEED_FILES[-1].read_text()
+        assert "fimi:confidence 80 ;" in text
+        ingest(store, text.replace("fimi:confidence 80 ;", "fimi:confidence 50 ;", 1).encode(), media_type="text/turtle",
+               replace=True)
+    else:
+        ingest(store, (SAMPLES / "minimal-source.ttl").read_bytes(), media_type="text/turtle")
+
+
+@pytest.mark.parametrize("change", ["add", "replace", "retract"])
+@pytest.mark.parametrize("late", [0, 20], ids=["first-write", "later"])
+def test_a_change_that_fails_half_way_puts_back_what_it_wrote_without_a_rebuild(
+        seed_store: GraphStore, monkeypatch: pytest.MonkeyPatch, change: str, late: int) -> None:
+    """At 1M triples a rebuild takes most of an hour: a failed change undoes its own writes to the inferred graph instead."""
+    before, answer, inferred = store_dump(seed_store), attribution(seed_store, str(CAMPAIGN)), _inferred(seed_store)
+    failed_with: list[list[str]] = []
+    since_first_write = 0
+    query = native.Engine._query
+
+    def filling_up(engine: native.Engine, text: str) -> object:
+        nonlocal since_first_write
+        now = _inferred(seed_store)
+        if now != inferred:  # the change has written to the inferred graph
+            if since_first_write == late:
+                failed_with.append(now)
+                raise OSError("No space left on device")
+            since_first_write += 1
+        return query(engine, text)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(native.Engine, "_query", filling_up)
+        patch.setattr(native.Engine, "rebuild", _rebuilt)
+        with pytest.raises(OSError, match="No space left"):
+            _make_change(seed_store, change)
+    assert failed_with and failed_with[0] != inferred  # it failed half-way, with the inferred graph half-written
+    assert store_dump(seed_store) == before
+    assert attribution(seed_store, str(CAMPAIGN)) == answer
+    assert reason.outdated(seed_store) is None
+    _make_change(seed_store, change)  # the next attempt finds a store fit to build on
+    changed = _inferred(seed_store)
+    reason.infer(seed_store)
+    assert _inferred(seed_store) == changed
+
+
+def _rebuilt(*args: object, **kwargs: object) -> None:
+    raise AssertionError("the inferred graph was derived again")
+
+
+def test_a_change_whose_undo_fails_too_is_derived_again(seed_store: GraphStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """If putting the inferred graph back fails as well, the run's note stays and the graph is rebuilt."""
+    before = store_dump(seed_store)
+    with monkeypatch.context() as patch:
+        patch.setattr(native.Engine, "_change", _full_disk)
+        patch.setattr(native.Engine, "_put_back", _full_disk)
+        with pytest.raises(OSError, match="No space left"):
+            _make_change(seed_store, "retract")
+    assert store_dump(seed_store) == before
+    assert reason.outdated(seed_store) is None
 
 
 def test_a_second_process_cannot_open_a_store_in_use(tmp_path: Path) -> None:

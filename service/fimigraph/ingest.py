@@ -161,7 +161,12 @@ def read_document(data: bytes, *, media_type: str, base_iri: str | None = None) 
 @contextmanager
 def _put_back_on_failure(store: GraphStore, source_iri: str, previous: tuple[Graph, Graph] | None, *,
                          submitted: str | None, engine: str) -> Iterator[None]:
-    """On any failure (even an interrupt), put the source back as it was, derive the inferred graph again, and re-raise."""
+    """On any failure (even an interrupt), put the source back as it was, and the inferred graph, and re-raise.
+
+    The native engine puts the inferred graph back itself when an incremental change fails;
+    otherwise the failed run left its note (what it wrote cannot be told apart) and the
+    graph is derived again.
+    """
     try:
         yield
     except BaseException:
@@ -169,8 +174,7 @@ def _put_back_on_failure(store: GraphStore, source_iri: str, previous: tuple[Gra
             store.delete_source(source_id(source_iri))
         if previous is not None:
             store.put_source(source_iri, *previous, replace=False, submitted=submitted)
-        # The failed run left its note: what it wrote of the inferred graph cannot be told apart.
-        reason.infer(store, engine=engine)
+        reason.recover(store, engine=engine)
         raise
 
 

@@ -1578,6 +1578,11 @@ class Engine:
         # (a new link is no negative finding: three queries a change at 1M that found nothing).
         self._new_classes: dict[Any, frozenset[str]] = {}
         self._bulk = False  # write generations with the bulk writer (during a rebuild)
+        # What a change wrote to and wiped from the inferred graph: if it fails half-way, the
+        # graph is put back from these (see ``change``) rather than derived again (50 min at 1M).
+        self._written: list[ox.Quad] = []
+        self._wiped: set[tuple[Any, Any, Any]] = set()
+        self.restored = False  # set when a failed change has put the inferred graph back as it was
         self.rules = self.program.rules
         self.provenance = self.program.provenance
         self.derived = self.program.derived
@@ -1684,7 +1689,10 @@ class Engine:
             # dropped the inferred graph already (nothing to keep whole) and uses the faster
             # bulk writer; an incremental change writes in transactions.
             t0 = time.perf_counter()
-            write([ox.Quad(q.subject, q.predicate, q.object, inferred) for q in batch])
+            quads = [ox.Quad(q.subject, q.predicate, q.object, inferred) for q in batch]
+            if not self._bulk:
+                self._written += quads  # noted first: a write that fails half-way is undone whole
+            write(quads)
             d["write"] = d.get("write", 0.0) + time.perf_counter() - t0
             batch.clear()
 
@@ -1899,6 +1907,10 @@ class Engine:
         ``source_graph``/``source_iri``: the source as it is now in the store (None when it
         was removed); ``previous``: N-Triples of the source's triples before the change
         (metadata and claims), None when it is new.
+
+        A change that fails (a full disk, an interrupt) puts the inferred graph back as it was,
+        sets :attr:`restored` and re-raises; if putting it back fails too, the graph is unfit
+        until rebuilt.
         """
         started = time.perf_counter()
         try:
@@ -1906,8 +1918,24 @@ class Engine:
         except _NeedsRebuild:
             self.stats = RunStats()
             self.rebuild()
+        except BaseException:
+            self._put_back()
+            self.restored = True
+            raise
         self.stats.seconds = time.perf_counter() - started
         return self.stats
+
+    def _put_back(self) -> None:
+        """Undo what a failed change did to the inferred graph: remove what it wrote, restore what it wiped."""
+        prefix = self._graph("wiped/")
+        for g in list(self.ox.named_graphs()):
+            if isinstance(g, ox.NamedNode) and g.value.startswith(prefix):  # not read yet when it failed
+                self._wiped.update((q.subject, q.predicate, q.object) for q in self.ox.quads_for_pattern(None, None, None, g))
+        for quad in self._written:  # first: a triple wiped and derived again was written again
+            self.ox.remove(quad)
+        inferred = ox.NamedNode(self.inferred)
+        self.ox.extend([ox.Quad(s, p, o, inferred) for s, p, o in self._wiped])
+        self.clear_scratch()
 
     def _held_elsewhere(self, s: Any, p: Any, o: Any, skip: set[Any]) -> bool:
         """Whether a named graph other than those in ``skip`` holds the triple."""
@@ -2010,6 +2038,8 @@ class Engine:
                     live = self._delta_anchors(i, k, [wgraph], self.ox)
                     if live:
                         self._detect(i, k, Anchors(dict(live)), [wgraph], frontier)
+        for g in wiped_graphs:  # kept in memory until the change completes, to put back if it fails
+            self._wiped.update((q.subject, q.predicate, q.object) for q in self.ox.quads_for_pattern(None, None, None, ox.NamedNode(g)))
         self.ox.update(" ;\n".join([f"DROP SILENT GRAPH <{removed}>"] + [f"DROP SILENT GRAPH <{g}>" for g in wiped_graphs]))
         self.stats.detail["over-delete"] = time.perf_counter() - t1
 

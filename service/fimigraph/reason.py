@@ -5,7 +5,8 @@ an rdflib graph); ``native`` (see :mod:`fimigraph.native`) runs the same queries
 the store. Both write the inferred graph, which can be dropped and rebuilt at any time.
 
 A run notes in the store that it is writing the inferred graph and removes the note when it
-completes; a run killed half-way leaves the note, and :func:`recover` rebuilds. A completed
+completes; a run killed half-way leaves the note, and :func:`recover` rebuilds. (An incremental
+change that fails in the process puts the graph back as it was and removes the note itself.) A completed
 run records what it derived the graph with (:func:`derivation`); when a new version of
 fimigraph brings other rules or another ontology, :func:`recover` rebuilds too, and an
 incremental change derives everything again rather than mixing the two.
@@ -182,6 +183,7 @@ class _Run:
     outdated: bool  # (asked by changes only) the inferred graph may be half-written, or derived with other rules
     before: int | None = None  # the inferred graph's size before the run (when asked for and known)
     total: int = 0  # its size after the run: set by the run
+    restored: bool = False  # the run failed and put the graph back as it was: as fit as before it
 
 
 @contextmanager
@@ -191,14 +193,20 @@ def _writing(store: GraphStore, *, change: bool = False) -> Iterator[_Run]:
     ``change``: an incremental change, which needs to know whether the graph is fit to build on and its size before.
     """
     # The native engine writes in many transactions (a rebuild's bulk writes in none at all):
-    # the note goes around all of them. On an exception it stays: the graph may be half-written.
+    # the note goes around all of them. On an exception it stays, the graph may be half-written,
+    # unless the run put it back as it was.
     with store.write_lock:
         # Only a change asks: a rebuild derives everything anyway.
         run = _Run(change and outdated(store) is not None)
         if change and not run.outdated:
             run.before = inferred_size(store)  # read before the note below hides the recorded size
         store.mark_reasoning(running=True)
-        yield run
+        try:
+            yield run
+        except BaseException:
+            if run.restored:
+                store.mark_reasoning(running=False, inferred=run.before, derived_with=derivation())
+            raise
         _sizes[store] = run.total
         store.mark_reasoning(running=False, inferred=run.total, derived_with=derivation())
 
@@ -222,7 +230,11 @@ def _incremental(store: GraphStore, engine: str, started: float, **change: objec
         # one derived with other rules cannot be maintained by these: then everything is derived
         # again (the CLI and the server do so at start-up).
         runner = _native_engine(store, scratch_left=run.outdated)
-        stats = runner.rebuild() if run.before is None else runner.change(**change)  # type: ignore[arg-type]
+        try:
+            stats = runner.rebuild() if run.before is None else runner.change(**change)  # type: ignore[arg-type]
+        except BaseException:
+            run.restored = runner.restored
+            raise
         run.total = stats.added if stats.rebuilt else run.before + stats.added - stats.removed
     return InferenceReport(engine, run.total, stats.passes, time.perf_counter() - started, stats.added, stats.removed,
                            not stats.rebuilt)
