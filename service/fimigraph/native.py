@@ -1930,12 +1930,15 @@ class Engine:
         prefix = self._graph("wiped/")
         for g in list(self.ox.named_graphs()):
             if isinstance(g, ox.NamedNode) and g.value.startswith(prefix):  # not read yet when it failed
-                self._wiped.update((q.subject, q.predicate, q.object) for q in self.ox.quads_for_pattern(None, None, None, g))
+                self._keep_wiped(g.value)
         for quad in self._written:  # first: a triple wiped and derived again was written again
             self.ox.remove(quad)
         inferred = ox.NamedNode(self.inferred)
         self.ox.extend([ox.Quad(s, p, o, inferred) for s, p, o in self._wiped])
         self.clear_scratch()
+
+    def _keep_wiped(self, graph: str) -> None:
+        self._wiped.update((q.subject, q.predicate, q.object) for q in self.ox.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
 
     def _held_elsewhere(self, s: Any, p: Any, o: Any, skip: set[Any]) -> bool:
         """Whether a named graph other than those in ``skip`` holds the triple."""
@@ -2039,7 +2042,7 @@ class Engine:
                     if live:
                         self._detect(i, k, Anchors(dict(live)), [wgraph], frontier)
         for g in wiped_graphs:  # kept in memory until the change completes, to put back if it fails
-            self._wiped.update((q.subject, q.predicate, q.object) for q in self.ox.quads_for_pattern(None, None, None, ox.NamedNode(g)))
+            self._keep_wiped(g)
         self.ox.update(" ;\n".join([f"DROP SILENT GRAPH <{removed}>"] + [f"DROP SILENT GRAPH <{g}>" for g in wiped_graphs]))
         self.stats.detail["over-delete"] = time.perf_counter() - t1
 

@@ -5,11 +5,11 @@ an rdflib graph); ``native`` (see :mod:`fimigraph.native`) runs the same queries
 the store. Both write the inferred graph, which can be dropped and rebuilt at any time.
 
 A run notes in the store that it is writing the inferred graph and removes the note when it
-completes; a run killed half-way leaves the note, and :func:`recover` rebuilds. (An incremental
-change that fails in the process puts the graph back as it was and removes the note itself.) A completed
-run records what it derived the graph with (:func:`derivation`); when a new version of
-fimigraph brings other rules or another ontology, :func:`recover` rebuilds too, and an
-incremental change derives everything again rather than mixing the two.
+completes; a run killed half-way leaves the note, and :func:`recover` rebuilds (an incremental
+change that fails within the process puts the graph back as it was and removes the note
+itself). A completed run records what it derived the graph with (:func:`derivation`); when a
+new version of fimigraph brings other rules or another ontology, :func:`recover` rebuilds too,
+and an incremental change derives everything again rather than mixing the two.
 """
 
 from __future__ import annotations
