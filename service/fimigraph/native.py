@@ -800,14 +800,14 @@ class Variant:
     opaque: bool  # has parts (subqueries, blank-node lists, EXISTS filters) the analysis cannot see into
 
     @property
-    def required_classes(self) -> dict[str, frozenset[str]]:
-        """The classes every match requires of a variable (``?v a <C>``, required, at the top level)."""
-        out: dict[str, set[str]] = {}
+    def required_values(self) -> dict[str, frozenset[tuple[str, str]]]:
+        """The (predicate, IRI) pairs every match requires of a variable (``?v a <C>``, ``?l :directness :Direct``; required, top level)."""
+        out: dict[str, set[tuple[str, str]]] = {}
         for p in self.patterns:
             e = p.elem
             if (p.position == "required" and p.top and not e.path and e.s is not None and e.s.kind == "var"
-                    and e.p is not None and e.p.kind == "iri" and e.p.value == RDF_TYPE and e.o is not None and e.o.kind == "iri"):
-                out.setdefault(e.s.value, set()).add(e.o.value)
+                    and e.p is not None and e.p.kind == "iri" and e.o is not None and e.o.kind == "iri"):
+                out.setdefault(e.s.value, set()).add((e.p.value, e.o.value))
         return {v: frozenset(c) for v, c in out.items()}
 
     @property
@@ -1520,7 +1520,8 @@ class Program:
                            for r in self.rules]
         # derived[i][k]: anchors of variant k of rule i for the rules' own output
         self.derived = [[derived_anchors(v, sigs) for v in r.variants] for r in self.rules]
-        self.required_classes = [[v.required_classes for v in r.variants] for r in self.rules]
+        self.required_values = [[v.required_values for v in r.variants] for r in self.rules]
+        self.required_pairs = frozenset(x for r in self.required_values for v in r for needs in v.values() for x in needs)
         self._plans: dict[tuple[Any, ...], str] = {}
 
     def plan(self, i: int, k: int, *, first: str | None = None, bound: Iterable[str] = (), select: list[str] | None = None,
@@ -1573,10 +1574,11 @@ class Engine:
         # took gigabytes at 1M (an in-memory store indexes every quad six ways).
         self._gens: dict[str, dict[Any, frozenset[str]]] = {}
         self._minted: set[Any] = set()  # subjects this run wrote to the inferred graph
-        # Of those, the ones that had no triple at all before this run, with the classes it gave
-        # them: a rule that requires ``?v a <C>`` need not be anchored on such a node without C
-        # (a new link is no negative finding: three queries a change at 1M that found nothing).
-        self._new_classes: dict[Any, frozenset[str]] = {}
+        # Of those, the ones that had no triple at all before this run, with what it gave them of
+        # the values rules require (``Program.required_pairs``): a rule that requires ``?v a <C>``
+        # or ``?l fimi:directness fimi:Direct`` need not be anchored on such a node without it (a
+        # new link is no negative finding, nor direct: queries that found nothing, 2-25 ms each at 1M).
+        self._new_values: dict[Any, frozenset[tuple[str, str]]] = {}
         self._bulk = False  # write generations with the bulk writer (during a rebuild)
         # What a change wrote to and wiped from the inferred graph: if it fails half-way, the
         # graph is put back from these (see ``change``) rather than derived again (50 min at 1M).
@@ -1711,14 +1713,13 @@ class Engine:
                 raise _NeedsRebuild("a rule added triples to a node that already existed")
             preds = frozenset(q.predicate.value for q in fresh)
             subjects[subject] = pred_sets.setdefault(preds, preds)
-            types = frozenset(q.object.value for q in fresh if q.predicate.value == RDF_TYPE and isinstance(q.object, ox.NamedNode))
-            classes.update(types)
+            classes.update(q.object.value for q in fresh if q.predicate.value == RDF_TYPE and isinstance(q.object, ox.NamedNode))
             if fresh_only:
                 self._minted.add(subject)
-                if not held:
-                    self._new_classes[subject] = types
-                elif subject in self._new_classes:
-                    self._new_classes[subject] |= types
+                if not held or subject in self._new_values:
+                    pairs = frozenset(x for q in fresh if isinstance(q.object, ox.NamedNode)
+                                      and (x := (q.predicate.value, q.object.value)) in self.program.required_pairs)
+                    self._new_values[subject] = self._new_values.get(subject, frozenset()) | pairs
             batch += fresh
             n += len(fresh)
             if len(batch) >= _BATCH:
@@ -1793,9 +1794,9 @@ class Engine:
         to nothing), or the whole variant when that is cheaper: what it re-derives is dropped
         as already held."""
         values = list(dict.fromkeys(s for g in delta for s, ps in self._gens[g].items() if None in preds or not ps.isdisjoint(preds)))
-        needs = self.program.required_classes[i][k].get(var)
-        if needs and self._new_classes:
-            values = [s for s in values if s not in self._new_classes or needs <= self._new_classes[s]]
+        needs = self.program.required_values[i][k].get(var)
+        if needs and self._new_values:
+            values = [s for s in values if s not in self._new_values or needs <= self._new_values[s]]
         if (i, k) in self._full_secs and (i, k, var) not in self._row_secs and len(values) > _PROBE:
             # The cost of an anchor row is not known yet and a wrong guess is costly (at 100k a
             # chain row costs 2 ms, ten times the default): measure it on a few, then choose.
@@ -1836,7 +1837,7 @@ class Engine:
         self.clear_scratch()  # also what an incremental attempt that fell back to a rebuild staged
         self._empty(self.inferred)
         self.stats.detail["empty"] = time.perf_counter() - started
-        self._gens, self._minted, self._new_classes, self._bulk = {}, set(), {}, True
+        self._gens, self._minted, self._new_values, self._bulk = {}, set(), {}, True
         try:
             self._fixpoint([-1] * len(self.rules), [], on_pass)
         finally:
