@@ -69,6 +69,10 @@ def _full_disk(*args: object, **kwargs: object) -> None:
     raise OSError("No space left on device")
 
 
+def _rebuilt(*args: object, **kwargs: object) -> None:
+    raise AssertionError("the inferred graph was derived again")
+
+
 @pytest.mark.parametrize("change", ["add", "replace", "retract"])
 def test_a_change_whose_reasoning_fails_leaves_the_store_as_it_was(
         seed_store: GraphStore, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
@@ -144,10 +148,6 @@ def test_a_change_that_fails_half_way_puts_back_what_it_wrote_without_a_rebuild(
     changed = _inferred(seed_store)
     reason.infer(seed_store)
     assert _inferred(seed_store) == changed
-
-
-def _rebuilt(*args: object, **kwargs: object) -> None:
-    raise AssertionError("the inferred graph was derived again")
 
 
 def test_a_change_whose_undo_fails_too_is_derived_again(seed_store: GraphStore, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -469,6 +469,11 @@ def _bound(term: Term | None, bound: set[str]) -> bool:
     return term is not None and (term.kind != "var" or term.value in bound)
 
 
+def _on_iri(e: Element) -> bool:
+    """Whether ``e`` is a plain triple pattern whose predicate is an IRI."""
+    return e.kind == "triple" and not e.path and e.p is not None and e.p.kind == "iri"
+
+
 def _score(e: Element, bound: set[str], constants: frozenset[str] = frozenset()) -> float:
     """Lower is picked first: how selective the element is given the bound variables.
 
@@ -714,14 +719,13 @@ class Planner:
 
     def _fans_out(self, e: Element, bound: set[str], repeated: set[str]) -> bool:
         """Whether ``e`` is a reverse lookup (object bound, subject not) on a ``fanning`` predicate or from a ``repeated`` key."""
-        return (e.kind == "triple" and not e.path and e.p is not None and e.p.kind == "iri"
-                and e.s is not None and e.s.kind == "var" and e.s.value not in bound
+        return (_on_iri(e) and e.s is not None and e.s.kind == "var" and e.s.value not in bound
                 and e.o is not None and e.o.kind == "var" and e.o.value in bound
                 and (e.p.value in self.fanning or e.o.value in repeated))
 
     def _reads_rule_output(self, e: Element, bound: set[str]) -> bool:
         """Whether ``e`` is a forward lookup (subject bound, object a new variable) on a ``fanning`` predicate."""
-        return (e.kind == "triple" and not e.path and e.p is not None and e.p.kind == "iri" and e.p.value in self.fanning
+        return (_on_iri(e) and e.p.value in self.fanning
                 and e.s is not None and _bound(e.s, bound) and e.o is not None and e.o.kind == "var" and e.o.value not in bound)
 
     def step(self, elems: list[Element], bound: set[str], *, lateral: bool) -> str:
@@ -1485,7 +1489,7 @@ class RunStats:
 
 
 def _signature_of(quads: list[ox.Quad]) -> tuple[frozenset[str], frozenset[str]]:
-    """The predicates of ``quads``, and the classes their rdf:type triples name (see ``Engine._signature``)."""
+    """The predicates of ``quads``, and the classes their rdf:type triples name: what anchoring needs of a delta."""
     return (frozenset(q.predicate.value for q in quads),
             frozenset(q.object.value for q in quads if q.predicate.value == RDF_TYPE and isinstance(q.object, ox.NamedNode)))
 
@@ -1603,19 +1607,16 @@ class Engine:
         self._sigs: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         self._extents: dict[tuple[str, str], int] = {}
 
-    def _delta_anchors(self, i: int, k: int, graphs: list[str], store: ox.Store | None = None) -> dict[str, set[str | None]]:
-        """Anchors of variant k of rule i on these delta graphs (of ``store``; generations are known
-        already): the derived anchors whose patterns can match what the graphs actually hold
-        (predicates, classes)."""
+    def _delta_anchors(self, i: int, k: int, graphs: list[str]) -> dict[str, set[str | None]]:
+        """Anchors of variant k of rule i on these delta graphs (generations and wiped graphs, whose
+        signatures are noted when written): the derived anchors whose patterns can match what the
+        graphs actually hold (predicates, classes)."""
         derived = self.derived[i][k]
         if not derived.by_var:
             return {}
         preds: set[str] = set()
         classes: set[str] = set()
         for g in graphs:
-            if g not in self._sigs:
-                assert store is not None, "a generation's signature is noted when it is written"
-                self._sigs[g] = self._signature(g, store)
             preds |= self._sigs[g][0]
             classes |= self._sigs[g][1]
         live = asserted_anchors(self.rules[i].variants[k], frozenset(preds), frozenset(classes), optional_only=False)
@@ -1629,10 +1630,6 @@ class Engine:
 
     def _graph(self, name: str) -> str:
         return f"{self.scratch}{self._run}/{name}"
-
-    def _count(self, graph: str) -> int:
-        res = self.ox.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
-        return int(next(iter(res))["n"].value)
 
     def clear_scratch(self) -> None:
         """Drop any graph left under the scratch prefix (e.g. by an interrupted run)."""
@@ -1848,14 +1845,6 @@ class Engine:
 
     # -- incremental --------------------------------------------------------------------
 
-    def _signature(self, graph: str, store: ox.Store) -> tuple[frozenset[str], frozenset[str]]:
-        preds = frozenset(r["p"].value for r in store.query(f"SELECT DISTINCT ?p WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"))
-        classes = frozenset(
-            r["c"].value for r in store.query(f"SELECT DISTINCT ?c WHERE {{ GRAPH <{graph}> {{ ?s a ?c }} FILTER(isIRI(?c)) }}")
-            if isinstance(r["c"], ox.NamedNode)
-        )
-        return preds, classes
-
     def _detect(self, i: int, k: int, anchors: Anchors, graphs: list[str], into: _Undo, *, fresh: set[Any] = frozenset()) -> None:
         """What variant k of rule i derived, before the change, from what ``graphs`` hold: into ``into``.
 
@@ -1938,8 +1927,11 @@ class Engine:
         self.ox.extend([ox.Quad(s, p, o, inferred) for s, p, o in self._wiped])
         self.clear_scratch()
 
-    def _keep_wiped(self, graph: str) -> None:
-        self._wiped.update((q.subject, q.predicate, q.object) for q in self.ox.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
+    def _keep_wiped(self, graph: str) -> list[ox.Quad]:
+        """A wiped graph's quads, their triples kept to put back if the change fails."""
+        quads = list(self.ox.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
+        self._wiped.update((q.subject, q.predicate, q.object) for q in quads)
+        return quads
 
     def _held_elsewhere(self, s: Any, p: Any, o: Any, skip: set[Any]) -> bool:
         """Whether a named graph other than those in ``skip`` holds the triple."""
@@ -2031,19 +2023,19 @@ class Engine:
                 f"DELETE {{ GRAPH <{self.inferred}> {{ ?s ?p ?o }} }} INSERT {{ GRAPH <{wgraph}> {{ ?s ?p ?o }} }} "
                 f"WHERE {{ VALUES ?s {{ {subjects} }} GRAPH <{self.inferred}> {{ ?s ?p ?o }} }}"
             )
-            n = self._count(wgraph)
-            self.stats.removed += n
-            if not n:
+            # Read once: what it holds (kept until the change completes, to put back if it fails) and its signature.
+            quads = self._keep_wiped(wgraph)
+            self.stats.removed += len(quads)
+            if not quads:
                 break
             wiped_graphs.append(wgraph)
+            self._sigs[wgraph] = _signature_of(quads)
             frontier = _Undo()
             for i in range(len(self.rules)):
                 for k in range(len(self.derived[i])):
-                    live = self._delta_anchors(i, k, [wgraph], self.ox)
+                    live = self._delta_anchors(i, k, [wgraph])
                     if live:
                         self._detect(i, k, Anchors(dict(live)), [wgraph], frontier)
-        for g in wiped_graphs:  # kept in memory until the change completes, to put back if it fails
-            self._keep_wiped(g)
         self.ox.update(" ;\n".join([f"DROP SILENT GRAPH <{removed}>"] + [f"DROP SILENT GRAPH <{g}>" for g in wiped_graphs]))
         self.stats.detail["over-delete"] = time.perf_counter() - t1
 
