@@ -439,8 +439,10 @@ def machine() -> dict[str, Any]:
             versions[mod] = __import__(mod).__version__
         except Exception:  # noqa: BLE001
             versions[mod] = "?"
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory": mem, "python": platform.python_version(),
-            "os": platform.platform(), **versions}
+    from fimigraph import native
+
+    return {"cpu": cpu, "cores": os.cpu_count(), "engine_workers": native.WORKERS, "memory": mem,
+            "python": platform.python_version(), "os": platform.platform(), **versions}
 
 
 # -- presentation -----------------------------------------------------------------------
@@ -590,8 +592,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report, indent=1))
     else:
         header, rows = table_rows(results)
-        print(f"fimigraph benchmark — {report['date']} — {report['machine']['cpu']}, {report['machine']['cores']} cores, "
-              f"{report['machine']['memory']}\n{report['command']}\ncaps: pyshacl {opts.pyshacl_cap:.0f} s, floor "
+        print(f"fimigraph benchmark — {report['date']} — {report['machine']['cpu']}, {report['machine']['cores']} cores "
+              f"(the native engine reads the store {report['machine']['engine_workers']} queries at a time), {report['machine']['memory']}\n{report['command']}\ncaps: pyshacl {opts.pyshacl_cap:.0f} s, floor "
               f"{opts.floor_cap:.0f} s, native {opts.native_cap:.0f} s\n")
         print(render(header, rows))
     return 0

@@ -17,18 +17,24 @@ store; a rule runs again only on the generations written since its last run, anc
 whose patterns unify with some rule's CONSTRUCT template). Generations never enter the
 on-disk store: copying them into the inferred graph at the end and deleting them cost
 more than all the rule queries (RocksDB deletes are writes). A source added or
-removed is maintained incrementally, DRed-style (see :class:`Engine`).
+removed is maintained incrementally, DRed-style (see :class:`Engine`). The queries of one
+step (a rule's variants and anchors; the over-delete's lookups) only read the store, and
+pyoxigraph releases the GIL while it evaluates: they run on ``WORKERS`` threads.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
+import os
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef
@@ -1467,6 +1473,8 @@ NT = ox.RdfFormat.N_TRIPLES
 _RUNS = itertools.count()
 _BATCH = 200_000  # quads written at once
 _PROBE = 100  # anchor rows a rule is first run on to measure their cost
+WORKERS = min(4, os.cpu_count() or 1)  # store reads an engine runs at once, by default
+_T = TypeVar("_T")
 _Item = str | tuple[str, Callable[[float], None]] | Callable[[], list[Any]]
 """A query for :meth:`Engine._run_into`: its text, with a callback for its run time, or a
 function that returns the next queries once the ones before it have run."""
@@ -1501,6 +1509,15 @@ class _Undo:
     rows: dict[int, set[tuple[Any, ...]]] = field(default_factory=dict)  # rule -> rows (template subjects + dependencies)
     outputs: set[Any] = field(default_factory=set)  # inferred nodes found through what they record
     anchors: dict[int, dict[str, set[Any]]] = field(default_factory=dict)  # rule -> dependency -> nodes to anchor on
+
+    def update(self, other: _Undo) -> None:
+        """Add what ``other`` found."""
+        for i, rows in other.rows.items():
+            self.rows.setdefault(i, set()).update(rows)
+        self.outputs |= other.outputs
+        for i, by_var in other.anchors.items():
+            for v, nodes in by_var.items():
+                self.anchors.setdefault(i, {}).setdefault(v, set()).update(nodes)
 
 
 _FIRST = "\x00first\x00"  # stands for a plan's anchor in the plan cache (no rule text holds a NUL)
@@ -1567,8 +1584,10 @@ class Engine:
     """
 
     def __init__(self, store: ox.Store, rules: list[NativeRule] | Program, *, inferred: str = str(INFERRED_GRAPH),
-                 scratch: str = SCRATCH_PREFIX, scratch_left: bool = True) -> None:
+                 scratch: str = SCRATCH_PREFIX, scratch_left: bool = True, workers: int | None = None) -> None:
         self.ox = store
+        self.workers = WORKERS if workers is None else workers  # store reads run at once (see ``_parallel``)
+        self._lock = threading.Lock()
         self.program = rules if isinstance(rules, Program) else Program(rules)
         # Whether an earlier run may have left scratch graphs (it was interrupted): listing the
         # store's graphs to find them took 60-85 ms a change at 1M (8,700 source graphs).
@@ -1625,8 +1644,12 @@ class Engine:
     # -- store access -------------------------------------------------------------------
 
     def _query(self, text: str) -> Any:
-        self.stats.queries += 1
+        self._count(1)
         return self.ox.query(text, use_default_graph_as_union=True)
+
+    def _count(self, queries: int) -> None:
+        with self._lock:  # queries may run on several threads (see ``_parallel``)
+            self.stats.queries += queries
 
     def _graph(self, name: str) -> str:
         return f"{self.scratch}{self._run}/{name}"
@@ -1660,21 +1683,24 @@ class Engine:
         d = self.stats.detail
         pending = list(queries)
         while pending:
-            item = pending.pop(0)
-            if callable(item):  # a choice made once the queries before it have run
-                pending[:0] = item()
+            if callable(pending[0]):  # a choice made once the queries before it have run
+                pending[:0] = pending.pop(0)()
                 continue
-            q, timed = (item, None) if isinstance(item, str) else item
+            wave: list[tuple[str, Callable[[float], None] | None]] = []
+            while pending and not callable(pending[0]):
+                item = pending.pop(0)
+                wave.append((item, None) if isinstance(item, str) else item)
             t = time.perf_counter()
-            # Through a file, not bytes: a rule's output at 1M triples is gigabytes as N-Triples.
-            with tempfile.TemporaryFile() as out:
-                self._query(q).serialize(out, format=NT)
-                t1 = time.perf_counter()
-                if out.tell():
-                    out.seek(0)
-                    raw.load(out, format=NT)
-            if timed is not None:
-                timed(t1 - t)
+            # The queries of one step only read the store: they run side by side (see ``_parallel``).
+            outputs = self._parallel([functools.partial(self._construct, q) for q, _ in wave])
+            t1 = time.perf_counter()
+            for (_q, timed), (out, secs) in zip(wave, outputs):
+                with out:
+                    if out.tell():
+                        out.seek(0)
+                        raw.load(out, format=NT)
+                if timed is not None:
+                    timed(secs)
             d["query"] = d.get("query", 0.0) + t1 - t
             d["load"] = d.get("load", 0.0) + time.perf_counter() - t1
         t, write_before = time.perf_counter(), d.get("write", 0.0)
@@ -1728,6 +1754,21 @@ class Engine:
             self._sigs[graph] = (frozenset(p for s in pred_sets for p in s), frozenset(classes))
         d["dedup"] = d.get("dedup", 0.0) + time.perf_counter() - t - d.get("write", 0.0) + write_before
         return n
+
+    def _construct(self, query: str) -> tuple[Any, float]:
+        """Run a CONSTRUCT query: its output (N-Triples in a file) and its seconds."""
+        t = time.perf_counter()
+        out = tempfile.TemporaryFile()  # not bytes: a rule's output at 1M triples is gigabytes as N-Triples
+        self._query(query).serialize(out, format=NT)
+        return out, time.perf_counter() - t
+
+    def _parallel(self, calls: list[Callable[[], _T]]) -> list[_T]:
+        """Call each, up to ``workers`` at a time (for store reads: pyoxigraph releases the GIL); the results in order."""
+        if self.workers < 2 or len(calls) < 2:
+            return [c() for c in calls]
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(calls))) as pool:
+            futures = [pool.submit(c) for c in calls]
+        return [f.result() for f in futures]  # the first failure is raised, once every call has ended
 
     def _guard_ok(self, rule: NativeRule) -> bool:
         return rule.guard is None or bool(self._query(rule.prologue + rule.guard))
@@ -1845,8 +1886,15 @@ class Engine:
 
     # -- incremental --------------------------------------------------------------------
 
-    def _detect(self, i: int, k: int, anchors: Anchors, graphs: list[str], into: _Undo, *, fresh: set[Any] = frozenset()) -> None:
-        """What variant k of rule i derived, before the change, from what ``graphs`` hold: into ``into``.
+    def _detect_all(self, jobs: list[tuple[int, int, Anchors, list[str], set[Any]]]) -> _Undo:
+        """``_detect`` each (rule, variant, anchors, graphs, fresh), side by side (see ``_parallel``): what they found, together."""
+        found = _Undo()
+        for part in self._parallel([functools.partial(self._detect, *job) for job in jobs]):
+            found.update(part)
+        return found
+
+    def _detect(self, i: int, k: int, anchors: Anchors, graphs: list[str], fresh: set[Any]) -> _Undo:
+        """What variant k of rule i derived, before the change, from what ``graphs`` hold.
 
         A dependency the rule's output records (``fimi:premise``) is looked up there: every output
         that records one of the delta's nodes is wiped, and the rule is run again anchored on
@@ -1858,6 +1906,7 @@ class Engine:
         subject of a stored triple is not anchored on those: no earlier derivation can have
         bound it to one.
         """
+        into = _Undo()
         rule = self.rules[i]
         recorded = self.provenance[i]
         names = rule.subjects + [d for d in rule.deps if d not in rule.subjects]
@@ -1875,6 +1924,7 @@ class Engine:
             q = self._plan(i, k, first=first, bound={v}, select=names, drop_filters=True)
             for row in self._query(q):
                 into.rows.setdefault(i, set()).add(tuple(row[n] for n in names))
+        return into
 
     def _undo_recorded(self, i: int, v: str, values: set[Any], into: _Undo) -> None:
         """Rule i's outputs that record one of ``values`` as dependency ``v``, and the anchors to derive them again."""
@@ -1986,13 +2036,14 @@ class Engine:
 
         # 2. over-delete, in the old data (removed triples still visible)
         t1 = time.perf_counter()
-        frontier = _Undo()
+        jobs = []
         for i, per_variant in enumerate(plans):
             for k, (on_removed, on_added_opt, _seed) in enumerate(per_variant):
                 if on_removed.by_var:
-                    self._detect(i, k, on_removed, [removed], frontier)
+                    jobs.append((i, k, on_removed, [removed], set()))
                 if on_added_opt.by_var:
-                    self._detect(i, k, on_added_opt, [added], frontier, fresh=fresh)
+                    jobs.append((i, k, on_added_opt, [added], fresh))
+        frontier = self._detect_all(jobs)
         wiped: set[Any] = set()
         wiped_pattern_subjects: set[Any] = set()
         rederive: dict[int, set[tuple[Any, ...]]] = {}
@@ -2030,12 +2081,9 @@ class Engine:
                 break
             wiped_graphs.append(wgraph)
             self._sigs[wgraph] = _signature_of(quads)
-            frontier = _Undo()
-            for i in range(len(self.rules)):
-                for k in range(len(self.derived[i])):
-                    live = self._delta_anchors(i, k, [wgraph])
-                    if live:
-                        self._detect(i, k, Anchors(dict(live)), [wgraph], frontier)
+            frontier = self._detect_all([(i, k, Anchors(dict(live)), [wgraph], set())
+                                         for i in range(len(self.rules)) for k in range(len(self.derived[i]))
+                                         if (live := self._delta_anchors(i, k, [wgraph]))])
         self.ox.update(" ;\n".join([f"DROP SILENT GRAPH <{removed}>"] + [f"DROP SILENT GRAPH <{g}>" for g in wiped_graphs]))
         self.stats.detail["over-delete"] = time.perf_counter() - t1
 
