@@ -66,8 +66,9 @@ def assert_maintained(store: GraphStore, report: reason.InferenceReport, what: s
 @pytest.mark.parametrize(("seed", "workers"), [(seed, 1 + 2 * (seed % 2)) for seed in range(6)])
 def test_random_sequence_equals_rebuild(seed: int, workers: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Seeded random ingests, replacements (a subset of the claims) and retractions; the engine's
-    store reads one at a time, or three at once."""
+    store reads one at a time, or three at once with any rule's anchor rows shared among them."""
     monkeypatch.setattr(native, "WORKERS", workers)
+    monkeypatch.setattr(native, "_SHARE_SECS", 1e-9)
     world = random_world(seed)
     rng = random.Random(1000 + seed)
     store = GraphStore(None)

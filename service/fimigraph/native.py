@@ -1474,6 +1474,8 @@ _RUNS = itertools.count()
 _BATCH = 200_000  # quads written at once
 _PROBE = 100  # anchor rows a rule is first run on to measure their cost
 WORKERS = min(4, os.cpu_count() or 1)  # store reads an engine runs at once, by default
+_ROW_SECS = 2e-4  # what an anchor row costs until measured
+_SHARE_SECS = 0.02  # anchor rows are shared among workers in parts of at least this many seconds (a query's own cost: ~1 ms)
 _T = TypeVar("_T")
 _Item = str | tuple[str, Callable[[float], None]] | Callable[[], list[Any]]
 """A query for :meth:`Engine._run_into`: its text, with a callback for its run time, or a
@@ -1544,6 +1546,8 @@ class Program:
         self.required_values = [[v.required_values for v in r.variants] for r in self.rules]
         self.required_pairs = frozenset(x for r in self.required_values for v in r for needs in v.values() for x in needs)
         self._plans: dict[tuple[Any, ...], str] = {}
+        # Seconds an anchor row of a change's seed queries took, in earlier changes (see Engine._seeded).
+        self.seed_secs: dict[tuple[int, int, str], float] = {}
 
     def plan(self, i: int, k: int, *, first: str | None = None, bound: Iterable[str] = (), select: list[str] | None = None,
              drop_filters: bool = False, extent: Callable[[str, str], int] | None = None) -> str:
@@ -1838,15 +1842,16 @@ class Engine:
         if (i, k) in self._full_secs and (i, k, var) not in self._row_secs and len(values) > _PROBE:
             # The cost of an anchor row is not known yet and a wrong guess is costly (at 100k a
             # chain row costs 2 ms, ten times the default): measure it on a few, then choose.
-            return [self._anchored_on(i, k, var, values[:_PROBE]),
-                    lambda: [self._whole_or_anchored(i, k, var, values[_PROBE:])]]
-        return [self._whole_or_anchored(i, k, var, values)] if values else []
+            return [self._anchored_query(i, k, var, values[:_PROBE]),
+                    lambda: self._whole_or_anchored(i, k, var, values[_PROBE:])]
+        return self._whole_or_anchored(i, k, var, values) if values else []
 
-    def _whole_or_anchored(self, i: int, k: int, var: str, values: list[Any]) -> tuple[str, Callable[[float], None]]:
-        """The cheaper of variant k anchored on ``values`` and the whole variant, by the times measured so far."""
+    def _whole_or_anchored(self, i: int, k: int, var: str, values: list[Any]) -> list[_Item]:
+        """The cheaper of variant k anchored on ``values`` (shared among the workers) and the
+        whole variant (one query), by the times measured so far."""
         full = self._full_secs.get((i, k))
-        if full is not None and len(values) * self._row_secs.get((i, k, var), 2e-4) > full:
-            return self._whole(i, k)
+        if full is not None and len(values) * self._row_secs.get((i, k, var), _ROW_SECS) / self.workers > full:
+            return [self._whole(i, k)]
         return self._anchored_on(i, k, var, values)
 
     def _whole(self, i: int, k: int) -> tuple[str, Callable[[float], None]]:
@@ -1865,9 +1870,27 @@ class Engine:
             self._extents[p, o] = int(next(iter(res))["n"].value)
         return self._extents[p, o]
 
-    def _anchored_on(self, i: int, k: int, var: str, values: list[Any]) -> tuple[str, Callable[[float], None]]:
+    def _anchored_on(self, i: int, k: int, var: str, values: list[Any], costs: dict | None = None) -> list[_Item]:
+        """Variant k of rule i anchored on ``values``: in one query per worker, each on a share of
+        them, when the rows are worth it by ``costs`` (seconds a row, default ``_row_secs``). A
+        row binds ``?var`` to one value: the shares' outputs are disjoint, and together the whole."""
+        costs = self._row_secs if costs is None else costs
+        shares = min(self.workers, max(1, int(len(values) * costs.get((i, k, var), _ROW_SECS) / _SHARE_SECS)))
+        size = -(-len(values) // shares)
+        return [self._anchored_query(i, k, var, values[j:j + size], costs) for j in range(0, len(values), size)]
+
+    def _anchored_query(self, i: int, k: int, var: str, values: list[Any], costs: dict | None = None) -> tuple[str, Callable[[float], None]]:
         block = values_text([var], [(v,) for v in values])
-        return self._plan(i, k, first=block, bound={var}), self._timer(self._row_secs, (i, k, var), len(values))
+        return self._plan(i, k, first=block, bound={var}), self._timer(self._row_secs if costs is None else costs, (i, k, var), len(values))
+
+    def _seeded(self, i: int, k: int, var: str, preds: set[str | None], new: list[ox.Quad], added: str) -> list[_Item]:
+        """Variant k of rule i anchored on the subjects of the added triples that ``?var`` can be
+        (``preds``): shared among the workers as earlier changes' costs say (``Program.seed_secs``),
+        unless one is a blank node, which only the added graph itself can name."""
+        values = list(dict.fromkeys(q.subject for q in new if None in preds or q.predicate.value in preds))
+        if any(isinstance(x, ox.BlankNode) for x in values):
+            return [self._plan(i, k, first=anchor_text(var, preds, [added]), bound={var})]
+        return self._anchored_on(i, k, var, values, self.program.seed_secs)
 
     def rebuild(self, on_pass: Callable[[int, int], None] | None = None) -> RunStats:
         """Drop the inferred graph and derive it again from the asserted graphs."""
@@ -2104,9 +2127,8 @@ class Engine:
                     for v in rule.pattern_subjects:
                         vals = values_text([v], [(s,) for s in sorted(wiped_pattern_subjects, key=str)])
                         queries.append(self._plan(i, k, first=vals, bound={v}))
-                seed = plans[i][k][2]
-                for v, ps in sorted(seed.by_var.items()):
-                    queries.append(self._plan(i, k, first=anchor_text(v, ps, [added]), bound={v}))
+                for v, ps in sorted(plans[i][k][2].by_var.items()):
+                    queries += self._seeded(i, k, v, ps, new, added)
             if not queries or not self._guard_ok(rule):
                 continue
             self._counter += 1
