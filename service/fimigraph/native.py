@@ -1630,20 +1630,13 @@ class Engine:
         self._sigs: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         self._extents: dict[tuple[str, str], int] = {}
 
-    def _delta_anchors(self, i: int, k: int, graphs: list[str]) -> dict[str, set[str | None]]:
-        """Anchors of variant k of rule i on these delta graphs (generations and wiped graphs, whose
-        signatures are noted when written): the derived anchors whose patterns can match what the
-        graphs actually hold (predicates, classes)."""
-        derived = self.derived[i][k]
-        if not derived.by_var:
+    def _delta_anchors(self, i: int, k: int, sig: tuple[frozenset[str], frozenset[str]]) -> dict[str, set[str | None]]:
+        """Anchors of variant k of rule i on a delta of inferred triples (generations, wiped nodes)
+        with this signature (predicates, classes): the derived anchors whose patterns can match it."""
+        if not self.derived[i][k].by_var:
             return {}
-        preds: set[str] = set()
-        classes: set[str] = set()
-        for g in graphs:
-            preds |= self._sigs[g][0]
-            classes |= self._sigs[g][1]
-        live = asserted_anchors(self.rules[i].variants[k], frozenset(preds), frozenset(classes), optional_only=False)
-        return {v: live.by_var[v] for v in derived.by_var if v in live.by_var}
+        live = asserted_anchors(self.rules[i].variants[k], *sig, optional_only=False)
+        return {v: live.by_var[v] for v in self.derived[i][k].by_var if v in live.by_var}
 
     # -- store access -------------------------------------------------------------------
 
@@ -1794,7 +1787,8 @@ class Engine:
                         if anchors.full:
                             queries.append(self._whole(i, k)[0])
                         else:
-                            live = self._delta_anchors(i, k, delta)
+                            sig = frozenset().union(*(self._sigs[g][0] for g in delta)), frozenset().union(*(self._sigs[g][1] for g in delta))
+                            live = self._delta_anchors(i, k, sig)
                             chosen = [self._anchored(i, k, v, ps, delta) for v, ps in sorted(live.items())]
                             whole = [c[:1] for c in chosen if c and c[0][0] == self._whole(i, k)[0]]
                             queries += whole[0] if whole else [q for c in chosen for q in c]  # the whole variant covers every anchor
@@ -1909,15 +1903,16 @@ class Engine:
 
     # -- incremental --------------------------------------------------------------------
 
-    def _detect_all(self, jobs: list[tuple[int, int, Anchors, list[str], set[Any]]]) -> _Undo:
-        """``_detect`` each (rule, variant, anchors, graphs, fresh), side by side (see ``_parallel``): what they found, together."""
+    def _detect_all(self, jobs: list[tuple[int, int, Anchors, list[str] | dict[str, set[Any]], set[Any]]]) -> _Undo:
+        """``_detect`` each (rule, variant, anchors, delta, fresh), side by side (see ``_parallel``): what they found, together."""
         found = _Undo()
         for part in self._parallel([functools.partial(self._detect, *job) for job in jobs]):
             found.update(part)
         return found
 
-    def _detect(self, i: int, k: int, anchors: Anchors, graphs: list[str], fresh: set[Any]) -> _Undo:
-        """What variant k of rule i derived, before the change, from what ``graphs`` hold.
+    def _detect(self, i: int, k: int, anchors: Anchors, delta: list[str] | dict[str, set[Any]], fresh: set[Any]) -> _Undo:
+        """What variant k of rule i derived, before the change, from the delta: the triples staged
+        in these graphs, or (wiped nodes) the subjects of each predicate.
 
         A dependency the rule's output records (``fimi:premise``) is looked up there: every output
         that records one of the delta's nodes is wiped, and the rule is run again anchored on
@@ -1934,10 +1929,16 @@ class Engine:
         recorded = self.provenance[i]
         names = rule.subjects + [d for d in rule.deps if d not in rule.subjects]
         for v, ps in sorted(anchors.by_var.items()):
-            first = anchor_text(v, ps, graphs)
             skip = fresh if v in rule.variants[k].required_subjects else set()
-            if v in recorded or skip:
-                values = {r[v] for r in self._query(f"SELECT ?{v} WHERE {{ {first} }}")} - skip
+            values: set[Any] | None = None
+            if isinstance(delta, dict):
+                values = {x for p, xs in delta.items() if None in ps or p in ps for x in xs}
+            else:
+                first = anchor_text(v, ps, delta)
+                if v in recorded or skip:
+                    values = {r[v] for r in self._query(f"SELECT ?{v} WHERE {{ {first} }}")}
+            if values is not None:
+                values -= skip
                 if not values:
                     continue
                 first = values_text([v], [(x,) for x in sorted(values, key=str)])  # checks for blank nodes
@@ -1990,21 +1991,11 @@ class Engine:
 
     def _put_back(self) -> None:
         """Undo what a failed change did to the inferred graph: remove what it wrote, restore what it wiped."""
-        prefix = self._graph("wiped/")
-        for g in list(self.ox.named_graphs()):
-            if isinstance(g, ox.NamedNode) and g.value.startswith(prefix):  # not read yet when it failed
-                self._keep_wiped(g.value)
         for quad in self._written:  # first: a triple wiped and derived again was written again
             self.ox.remove(quad)
         inferred = ox.NamedNode(self.inferred)
         self.ox.extend([ox.Quad(s, p, o, inferred) for s, p, o in self._wiped])
         self.clear_scratch()
-
-    def _keep_wiped(self, graph: str) -> list[ox.Quad]:
-        """A wiped graph's quads, their triples kept to put back if the change fails."""
-        quads = list(self.ox.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
-        self._wiped.update((q.subject, q.predicate, q.object) for q in quads)
-        return quads
 
     def _held_elsewhere(self, s: Any, p: Any, o: Any, skip: set[Any]) -> bool:
         """Whether a named graph other than those in ``skip`` holds the triple."""
@@ -2071,7 +2062,8 @@ class Engine:
         wiped_pattern_subjects: set[Any] = set()
         rederive: dict[int, set[tuple[Any, ...]]] = {}
         reanchor: dict[int, dict[str, set[Any]]] = {}
-        wiped_graphs: list[str] = []
+        wiped_quads: list[ox.Quad] = []
+        inferred = ox.NamedNode(self.inferred)
         while True:
             for i, by_var in frontier.anchors.items():
                 for v, nodes in by_var.items():
@@ -2091,23 +2083,25 @@ class Engine:
             if not new_subjects:
                 break
             wiped |= new_subjects
-            wgraph = self._graph(f"wiped/{len(wiped_graphs) + 1}")
-            subjects = " ".join(_term_text(s) for s in sorted(new_subjects, key=str) if not isinstance(s, ox.Literal))
-            self.ox.update(
-                f"DELETE {{ GRAPH <{self.inferred}> {{ ?s ?p ?o }} }} INSERT {{ GRAPH <{wgraph}> {{ ?s ?p ?o }} }} "
-                f"WHERE {{ VALUES ?s {{ {subjects} }} GRAPH <{self.inferred}> {{ ?s ?p ?o }} }}"
-            )
-            # Read once: what it holds (kept until the change completes, to put back if it fails) and its signature.
-            quads = self._keep_wiped(wgraph)
-            self.stats.removed += len(quads)
+            # Read, and left in place until the over-delete ends: the nodes that read them are
+            # found in the old data. Kept until the change completes, to put back if it fails.
+            quads = [q for x in sorted(new_subjects, key=str) if not isinstance(x, ox.Literal)
+                     for q in self.ox.quads_for_pattern(x, None, None, inferred)]
+            wiped_quads += quads
             if not quads:
                 break
-            wiped_graphs.append(wgraph)
-            self._sigs[wgraph] = _signature_of(quads)
-            frontier = self._detect_all([(i, k, Anchors(dict(live)), [wgraph], set())
+            by_pred: dict[str, set[Any]] = {}
+            for q in quads:
+                by_pred.setdefault(q.predicate.value, set()).add(q.subject)
+            sig = _signature_of(quads)
+            frontier = self._detect_all([(i, k, Anchors(dict(live)), by_pred, set())
                                          for i in range(len(self.rules)) for k in range(len(self.derived[i]))
-                                         if (live := self._delta_anchors(i, k, [wgraph]))])
-        self.ox.update(" ;\n".join([f"DROP SILENT GRAPH <{removed}>"] + [f"DROP SILENT GRAPH <{g}>" for g in wiped_graphs]))
+                                         if (live := self._delta_anchors(i, k, sig))])
+        self._wiped.update((q.subject, q.predicate, q.object) for q in wiped_quads)  # first: to put back if removing fails
+        self.stats.removed += len(wiped_quads)
+        subjects = " ".join(_term_text(x) for x in sorted({q.subject for q in wiped_quads}, key=str))
+        self.ox.update(f"DELETE {{ GRAPH <{self.inferred}> {{ ?s ?p ?o }} }} WHERE {{ VALUES ?s {{ {subjects} }} "
+                       f"GRAPH <{self.inferred}> {{ ?s ?p ?o }} }} ;\nDROP SILENT GRAPH <{removed}>")
         self.stats.detail["over-delete"] = time.perf_counter() - t1
 
         # 3. re-derive and insert, semi-naively
