@@ -1477,6 +1477,7 @@ WORKERS = min(4, os.cpu_count() or 1)  # store reads an engine runs at once, by 
 _ROW_SECS = 2e-4  # what an anchor row costs until measured
 _SHARE_SECS = 0.02  # anchor rows are shared among workers in parts of at least this many seconds (a query's own cost: ~1 ms)
 _T = TypeVar("_T")
+_Costs = dict[tuple[int, int, str], float]  # seconds an anchor row of (rule, variant, variable) took
 _Item = str | tuple[str, Callable[[float], None]] | Callable[[], list[Any]]
 """A query for :meth:`Engine._run_into`: its text, with a callback for its run time, or a
 function that returns the next queries once the ones before it have run."""
@@ -1547,7 +1548,7 @@ class Program:
         self.required_pairs = frozenset(x for r in self.required_values for v in r for needs in v.values() for x in needs)
         self._plans: dict[tuple[Any, ...], str] = {}
         # Seconds an anchor row of a change's seed queries took, in earlier changes (see Engine._seeded).
-        self.seed_secs: dict[tuple[int, int, str], float] = {}
+        self.seed_secs: _Costs = {}
 
     def plan(self, i: int, k: int, *, first: str | None = None, bound: Iterable[str] = (), select: list[str] | None = None,
              drop_filters: bool = False, extent: Callable[[str, str], int] | None = None) -> str:
@@ -1626,7 +1627,7 @@ class Engine:
         # Seconds of each variant's full query (measured on the first pass of a rebuild) and of
         # one anchored row, to choose between anchoring on the delta and running the whole variant.
         self._full_secs: dict[tuple[int, int], float] = {}
-        self._row_secs: dict[tuple[int, int, str], float] = {}
+        self._row_secs: _Costs = {}
         self._sigs: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         self._extents: dict[tuple[str, str], int] = {}
 
@@ -1864,7 +1865,7 @@ class Engine:
             self._extents[p, o] = int(next(iter(res))["n"].value)
         return self._extents[p, o]
 
-    def _anchored_on(self, i: int, k: int, var: str, values: list[Any], costs: dict | None = None) -> list[_Item]:
+    def _anchored_on(self, i: int, k: int, var: str, values: list[Any], costs: _Costs | None = None) -> list[_Item]:
         """Variant k of rule i anchored on ``values``: in one query per worker, each on a share of
         them, when the rows are worth it by ``costs`` (seconds a row, default ``_row_secs``). A
         row binds ``?var`` to one value: the shares' outputs are disjoint, and together the whole."""
@@ -1873,9 +1874,11 @@ class Engine:
         size = -(-len(values) // shares)
         return [self._anchored_query(i, k, var, values[j:j + size], costs) for j in range(0, len(values), size)]
 
-    def _anchored_query(self, i: int, k: int, var: str, values: list[Any], costs: dict | None = None) -> tuple[str, Callable[[float], None]]:
+    def _anchored_query(self, i: int, k: int, var: str, values: list[Any], costs: _Costs | None = None) -> tuple[str, Callable[[float], None]]:
+        """Variant k of rule i anchored on ``values`` in one query, timed into ``costs`` (default ``_row_secs``)."""
+        costs = self._row_secs if costs is None else costs
         block = values_text([var], [(v,) for v in values])
-        return self._plan(i, k, first=block, bound={var}), self._timer(self._row_secs if costs is None else costs, (i, k, var), len(values))
+        return self._plan(i, k, first=block, bound={var}), self._timer(costs, (i, k, var), len(values))
 
     def _seeded(self, i: int, k: int, var: str, preds: set[str | None], new: list[ox.Quad], added: str) -> list[_Item]:
         """Variant k of rule i anchored on the subjects of the added triples that ``?var`` can be
