@@ -1478,6 +1478,11 @@ _ROW_SECS = 2e-4  # what an anchor row costs until measured
 _SHARE_SECS = 0.02  # anchor rows are shared among workers in parts of at least this many seconds (a query's own cost: ~1 ms)
 _T = TypeVar("_T")
 _Costs = dict[tuple[int, int, str], float]  # seconds an anchor row of (rule, variant, variable) took
+class _Alone(str):
+    """A query that runs alone, not beside others (see ``_parallel``): a whole variant, whose
+    intermediate results are the largest (at 100k, two at once raised a rebuild's peak memory by 36 MB, alone 15)."""
+
+
 _Item = str | tuple[str, Callable[[float], None]] | Callable[[], list[Any]]
 """A query for :meth:`Engine._run_into`: its text, with a callback for its run time, or a
 function that returns the next queries once the ones before it have run."""
@@ -1686,8 +1691,13 @@ class Engine:
                 continue
             wave: list[tuple[str, Callable[[float], None] | None]] = []
             while pending and not callable(pending[0]):
-                item = pending.pop(0)
-                wave.append((item, None) if isinstance(item, str) else item)
+                q, timed = (pending[0], None) if isinstance(pending[0], str) else pending[0]
+                if wave and isinstance(q, _Alone):
+                    break
+                wave.append((q, timed))
+                pending.pop(0)
+                if isinstance(q, _Alone):
+                    break
             t = time.perf_counter()
             # The queries of one step only read the store: they run side by side (see ``_parallel``).
             outputs = self._parallel([functools.partial(self._construct, q) for q, _ in wave])
@@ -1850,8 +1860,8 @@ class Engine:
         return self._anchored_on(i, k, var, values)
 
     def _whole(self, i: int, k: int) -> tuple[str, Callable[[float], None]]:
-        """Variant k of rule i over all focus nodes (planned once), timed into ``_full_secs``."""
-        return self.program.plan(i, k), self._timer(self._full_secs, (i, k))
+        """Variant k of rule i over all focus nodes (planned once), timed into ``_full_secs``; it runs alone."""
+        return _Alone(self.program.plan(i, k)), self._timer(self._full_secs, (i, k))
 
     def _plan(self, i: int, k: int, *, first: str, bound: set[str], select: list[str] | None = None,
               drop_filters: bool = False) -> str:
