@@ -18,8 +18,9 @@ whose patterns unify with some rule's CONSTRUCT template). Generations never ent
 on-disk store: copying them into the inferred graph at the end and deleting them cost
 more than all the rule queries (RocksDB deletes are writes). A source added or
 removed is maintained incrementally, DRed-style (see :class:`Engine`). The queries of one
-step (a rule's variants and anchors; the over-delete's lookups) only read the store, and
-pyoxigraph releases the GIL while it evaluates: they run on ``WORKERS`` threads.
+step of a change (a rule's variants and anchors; the over-delete's lookups) only read the
+store, and pyoxigraph releases the GIL while it evaluates: they run on ``WORKERS`` threads.
+A rebuild runs one query at a time, for memory.
 """
 
 from __future__ import annotations
@@ -1478,11 +1479,6 @@ _ROW_SECS = 2e-4  # what an anchor row costs until measured
 _SHARE_SECS = 0.02  # anchor rows are shared among workers in parts of at least this many seconds (a query's own cost: ~1 ms)
 _T = TypeVar("_T")
 _Costs = dict[tuple[int, int, str], float]  # seconds an anchor row of (rule, variant, variable) took
-class _Alone(str):
-    """A query that runs alone, not beside others (see ``_parallel``): a whole variant, whose
-    intermediate results are the largest (at 100k, two at once raised a rebuild's peak memory by 36 MB, alone 15)."""
-
-
 _Item = str | tuple[str, Callable[[float], None]] | Callable[[], list[Any]]
 """A query for :meth:`Engine._run_into`: its text, with a callback for its run time, or a
 function that returns the next queries once the ones before it have run."""
@@ -1691,13 +1687,8 @@ class Engine:
                 continue
             wave: list[tuple[str, Callable[[float], None] | None]] = []
             while pending and not callable(pending[0]):
-                q, timed = (pending[0], None) if isinstance(pending[0], str) else pending[0]
-                if wave and isinstance(q, _Alone):
-                    break
-                wave.append((q, timed))
-                pending.pop(0)
-                if isinstance(q, _Alone):
-                    break
+                item = pending.pop(0)
+                wave.append((item, None) if isinstance(item, str) else item)
             t = time.perf_counter()
             # The queries of one step only read the store: they run side by side (see ``_parallel``).
             outputs = self._parallel([functools.partial(self._construct, q) for q, _ in wave])
@@ -1860,8 +1851,8 @@ class Engine:
         return self._anchored_on(i, k, var, values)
 
     def _whole(self, i: int, k: int) -> tuple[str, Callable[[float], None]]:
-        """Variant k of rule i over all focus nodes (planned once), timed into ``_full_secs``; it runs alone."""
-        return _Alone(self.program.plan(i, k)), self._timer(self._full_secs, (i, k))
+        """Variant k of rule i over all focus nodes (planned once), timed into ``_full_secs``."""
+        return self.program.plan(i, k), self._timer(self._full_secs, (i, k))
 
     def _plan(self, i: int, k: int, *, first: str, bound: set[str], select: list[str] | None = None,
               drop_filters: bool = False) -> str:
@@ -1906,10 +1897,13 @@ class Engine:
         self._empty(self.inferred)
         self.stats.detail["empty"] = time.perf_counter() - started
         self._gens, self._minted, self._new_values, self._bulk = {}, set(), {}, True
+        # One query at a time: side by side, a rebuild's largest queries hold their intermediate
+        # results at once (at 1M the peak memory rose from 2.4 to 3.2 GB; the target is 3 GB).
+        workers, self.workers = self.workers, 1
         try:
             self._fixpoint([-1] * len(self.rules), [], on_pass)
         finally:
-            self._bulk = False
+            self._bulk, self.workers = False, workers
         self.stats.rebuilt = True
         self.stats.seconds = time.perf_counter() - started
         return self.stats
