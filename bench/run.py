@@ -593,7 +593,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         header, rows = table_rows(results)
         print(f"fimigraph benchmark — {report['date']} — {report['machine']['cpu']}, {report['machine']['cores']} cores "
-              f"(the native engine reads the store {report['machine']['engine_workers']} queries at a time), {report['machine']['memory']}\n{report['command']}\ncaps: pyshacl {opts.pyshacl_cap:.0f} s, floor "
+              f"(a change runs up to {report['machine']['engine_workers']} queries at a time; a rebuild one), {report['machine']['memory']}\n{report['command']}\ncaps: pyshacl {opts.pyshacl_cap:.0f} s, floor "
               f"{opts.floor_cap:.0f} s, native {opts.native_cap:.0f} s\n")
         print(render(header, rows))
     return 0
