@@ -1643,12 +1643,9 @@ class Engine:
     # -- store access -------------------------------------------------------------------
 
     def _query(self, text: str) -> Any:
-        self._count(1)
-        return self.ox.query(text, use_default_graph_as_union=True)
-
-    def _count(self, queries: int) -> None:
         with self._lock:  # queries may run on several threads (see ``_parallel``)
-            self.stats.queries += queries
+            self.stats.queries += 1
+        return self.ox.query(text, use_default_graph_as_union=True)
 
     def _graph(self, name: str) -> str:
         return f"{self.scratch}{self._run}/{name}"
@@ -1843,10 +1840,9 @@ class Engine:
         return self._whole_or_anchored(i, k, var, values) if values else []
 
     def _whole_or_anchored(self, i: int, k: int, var: str, values: list[Any]) -> list[_Item]:
-        """The cheaper of variant k anchored on ``values`` (shared among the workers) and the
-        whole variant (one query), by the times measured so far."""
+        """The cheaper of variant k anchored on ``values`` and the whole variant, by the times measured so far."""
         full = self._full_secs.get((i, k))
-        if full is not None and len(values) * self._row_secs.get((i, k, var), _ROW_SECS) / self.workers > full:
+        if full is not None and len(values) * self._row_secs.get((i, k, var), _ROW_SECS) > full:
             return [self._whole(i, k)]
         return self._anchored_on(i, k, var, values)
 
