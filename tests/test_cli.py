@@ -111,3 +111,30 @@ def test_generate_writes_a_graph_that_loads(tmp_path: Path) -> None:
     assert len(json.loads(loaded.stdout)) == 3
     bad = run_cli("generate", "--triples", "lots", "-o", str(tmp_path / "x.nq"))
     assert bad.returncode == 2 and "--triples" in one_line_error(bad.stderr)
+
+
+def test_compact_keeps_every_quad_and_reports_the_size(tmp_path: Path) -> None:
+    from fimigraph.store import GraphStore
+
+    store = tmp_path / "store"
+    assert run_cli("load", *map(str, SEED_FILES), "--store", str(store)).returncode == 0
+    listed = json.loads(run_cli("sources", "--store", str(store), "--json").stdout)
+    retracted = run_cli("retract", next(s["id"] for s in listed if s["publisher"] == "Viginum"), "--store", str(store))
+    assert retracted.returncode == 0, retracted.stderr
+
+    def quads() -> list[str]:
+        return sorted(str(q) for q in GraphStore(store, read_only=True).ox.quads_for_pattern(None, None, None, None))
+
+    before = quads()
+    done = run_cli("compact", "--store", str(store), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["bytes_before"] > 0 and report["bytes_after"] > 0 and report["store"] == str(store)
+    assert quads() == before
+    text = run_cli("compact", "--store", str(store))
+    assert text.returncode == 0 and text.stdout.startswith(f"compacted {store}: ")
+
+    missing = run_cli("compact", "--store", str(tmp_path / "nowhere"))
+    assert missing.returncode != 0
+    assert one_line_error(missing.stderr) == f"fimigraph: error: no store at {tmp_path / 'nowhere'} (load sources first, or pass --store)"
+    assert not (tmp_path / "nowhere").exists()

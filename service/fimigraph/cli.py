@@ -1,4 +1,4 @@
-"""The ``fimigraph`` command line: load, validate, infer, query, attribute, explain, serve.
+"""The ``fimigraph`` command line: load, validate, infer, query, attribute, explain, compact, serve.
 
 Every command takes ``--store PATH`` (default: ``$FIMIGRAPH_STORE``, else ``./fimigraph-store``).
 On error a command prints one line, ``fimigraph: error: <reason>``, and exits non-zero
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -316,6 +317,31 @@ def sources(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     for i in infos:
         table.add_row(i.id, i.title or "", i.publisher or "", i.issued or "", str(i.claims))
     out.print(table)
+
+
+def _size_on_disk(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+@app.command("compact")
+def compact_store(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+    """Compact the on-disk store: retracted and replaced sources leave deletion markers that slow every lookup until then."""
+    settings = _settings(store)
+    if not settings.store.exists():
+        raise InputError(f"no store at {settings.store} (load sources first, or pass --store)")
+    before = _size_on_disk(settings.store)
+    graph_store = GraphStore(settings.store)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True) as progress:
+        progress.add_task("compacting")
+        started = time.perf_counter()
+        graph_store.optimize()
+        seconds = time.perf_counter() - started
+    graph_store.flush()
+    after = _size_on_disk(settings.store)
+    if as_json:
+        _print_json({"store": str(settings.store), "bytes_before": before, "bytes_after": after, "seconds": round(seconds, 3)})
+    else:
+        out.print(f"compacted {settings.store}: {before / 1e6:.1f} → {after / 1e6:.1f} MB in {seconds:.1f} s", highlight=False)
 
 
 @app.command()
