@@ -59,9 +59,19 @@ def _announce_rebuild(why: str) -> None:
     err.print(f"fimigraph: the inferred graph is {why}: rebuilding it first", highlight=False)
 
 
-def _open(settings: Settings, *, read_only: bool = False, recover: bool = True) -> GraphStore:
-    if read_only and not settings.store.exists():
+def _spinner() -> Progress:
+    """A transient spinner with the elapsed time, on stderr."""
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True)
+
+
+def _require_store(settings: Settings) -> None:
+    if not settings.store.exists():
         raise InputError(f"no store at {settings.store} (load sources first, or pass --store)")
+
+
+def _open(settings: Settings, *, read_only: bool = False, recover: bool = True) -> GraphStore:
+    if read_only:
+        _require_store(settings)
     store = GraphStore(settings.store, read_only=read_only)
     if read_only and (why := reason.outdated(store)):
         err.print(f"fimigraph: warning: the inferred graph is {why}; `fimigraph infer` rebuilds it", highlight=False)
@@ -126,7 +136,7 @@ def _load_bulk(files: list[Path], settings: Settings, *, replace: bool, jobs: in
         if not path.is_file():
             raise InputError(f"cannot read {path}: no such file")
     graph_store = _open(settings, recover=False)  # a bulk load rebuilds the inferred graph anyway
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True) as progress:
+    with _spinner() as progress:
         task = progress.add_task("loading")
         report = bulk_load(
             graph_store, files, replace=replace, engine=settings.engine, jobs=jobs,
@@ -183,7 +193,7 @@ def infer(store: StoreOpt = None, engine: EngineOpt = None, as_json: JsonOpt = F
     """Drop the inferred graph and rebuild it from every loaded source."""
     settings = _settings(store, engine)
     graph_store = _open(settings, recover=False)  # rebuilt below anyway
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True) as progress:
+    with _spinner() as progress:
         task = progress.add_task(f"reasoning ({settings.engine})")
         report = reason.infer(
             graph_store,
@@ -327,11 +337,10 @@ def _size_on_disk(path: Path) -> int:
 def compact_store(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """Compact the on-disk store: retracted and replaced sources leave deletion markers that slow every lookup until then."""
     settings = _settings(store)
-    if not settings.store.exists():
-        raise InputError(f"no store at {settings.store} (load sources first, or pass --store)")
+    _require_store(settings)  # not _open: compacting needs no inference check, nor a new empty store
     before = _size_on_disk(settings.store)
     graph_store = GraphStore(settings.store)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True) as progress:
+    with _spinner() as progress:
         progress.add_task("compacting")
         started = time.perf_counter()
         graph_store.optimize()

@@ -1781,12 +1781,13 @@ class Engine:
                     queries = [self._whole(i, k) for k in range(len(rule.variants))]
                 else:
                     delta = [g for gid, g in gens if gid > wm[i]]
+                    sig = (frozenset().union(*(self._sigs[g][0] for g in delta)),  # what the generations hold
+                           frozenset().union(*(self._sigs[g][1] for g in delta)))
                     queries = []
                     for k, anchors in enumerate(self.derived[i]) if delta else ():
                         if anchors.full:
                             queries.append(self._whole(i, k)[0])
                         else:
-                            sig = frozenset().union(*(self._sigs[g][0] for g in delta)), frozenset().union(*(self._sigs[g][1] for g in delta))
                             live = self._delta_anchors(i, k, sig)
                             chosen = [self._anchored(i, k, v, ps, delta) for v, ps in sorted(live.items())]
                             whole = [c[:1] for c in chosen if c and c[0][0] == self._whole(i, k)[0]]
@@ -1835,7 +1836,7 @@ class Engine:
         if (i, k) in self._full_secs and (i, k, var) not in self._row_secs and len(values) > _PROBE:
             # The cost of an anchor row is not known yet and a wrong guess is costly (at 100k a
             # chain row costs 2 ms, ten times the default): measure it on a few, then choose.
-            return [self._anchored_query(i, k, var, values[:_PROBE]),
+            return [self._anchored_query(i, k, var, values[:_PROBE], self._row_secs),
                     lambda: self._whole_or_anchored(i, k, var, values[_PROBE:])]
         return self._whole_or_anchored(i, k, var, values) if values else []
 
@@ -1871,9 +1872,8 @@ class Engine:
         size = -(-len(values) // shares)
         return [self._anchored_query(i, k, var, values[j:j + size], costs) for j in range(0, len(values), size)]
 
-    def _anchored_query(self, i: int, k: int, var: str, values: list[Any], costs: _Costs | None = None) -> tuple[str, Callable[[float], None]]:
-        """Variant k of rule i anchored on ``values`` in one query, timed into ``costs`` (default ``_row_secs``)."""
-        costs = self._row_secs if costs is None else costs
+    def _anchored_query(self, i: int, k: int, var: str, values: list[Any], costs: _Costs) -> tuple[str, Callable[[float], None]]:
+        """Variant k of rule i anchored on ``values`` in one query, its seconds a row timed into ``costs``."""
         block = values_text([var], [(v,) for v in values])
         return self._plan(i, k, first=block, bound={var}), self._timer(costs, (i, k, var), len(values))
 
