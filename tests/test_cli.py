@@ -71,6 +71,8 @@ def test_errors_are_one_line_with_distinct_exit_codes(tmp_path: Path) -> None:
     assert no_store.returncode == 2 and "no store" in one_line_error(no_store.stderr)
     wrong_engine = run_cli("infer", "--store", store, "--engine", "magic")
     assert wrong_engine.returncode == 7 and "engine" in one_line_error(wrong_engine.stderr)
+    no_workers = run_cli("retract", "x", "--store", store, "--workers", "0")
+    assert no_workers.returncode == 7 and "workers" in one_line_error(no_workers.stderr)
     # Nothing of the failed loads reached the store.
     assert [s["title"] for s in json.loads(run_cli("sources", "--store", store, "--json").stdout)] == ["Sample report"]
 

@@ -178,8 +178,9 @@ def _put_back_on_failure(store: GraphStore, source_iri: str, previous: tuple[Gra
         raise
 
 
-def write_document(store: GraphStore, doc: SourceDocument, *, replace: bool = False, engine: str = DEFAULT_ENGINE) -> IngestResult:
-    """Write a validated document and bring inferences up to date; all or nothing."""
+def write_document(store: GraphStore, doc: SourceDocument, *, replace: bool = False, engine: str = DEFAULT_ENGINE,
+                   workers: int | None = None) -> IngestResult:
+    """Write a validated document and bring inferences up to date (``workers``: see :func:`reason.on_source_added`); all or nothing."""
     with store.write_lock:
         replaced = store.sources(only=doc.id) if replace else []  # the version a replace puts back if it fails
         exists = bool(replaced)
@@ -187,7 +188,7 @@ def write_document(store: GraphStore, doc: SourceDocument, *, replace: bool = Fa
         sid = store.put_source(doc.source_iri, doc.metadata, doc.claims, replace=exists)  # refuses a duplicate
         with _put_back_on_failure(store, doc.source_iri, previous, submitted=replaced[0].submitted if exists else None,
                                   engine=engine):
-            report = reason.on_source_added(store, sid, engine=engine, previous=previous)
+            report = reason.on_source_added(store, sid, engine=engine, previous=previous, workers=workers)
     claims = len(set(doc.claims.subjects(RDF.type, FIMI.Claim)))
     return IngestResult(sid, doc.source_iri, len(doc.metadata) + len(doc.claims), claims, exists, report.triples, doc.warnings)
 
@@ -200,18 +201,21 @@ def ingest(
     base_iri: str | None = None,
     replace: bool = False,
     engine: str = DEFAULT_ENGINE,
+    workers: int | None = None,
 ) -> IngestResult:
     """Parse, validate and write one source document."""
-    return write_document(store, read_document(data, media_type=media_type, base_iri=base_iri), replace=replace, engine=engine)
+    return write_document(store, read_document(data, media_type=media_type, base_iri=base_iri), replace=replace, engine=engine,
+                          workers=workers)
 
 
 
-def retract(store: GraphStore, sid: str, *, engine: str = DEFAULT_ENGINE) -> tuple[SourceInfo, InferenceReport]:
+def retract(store: GraphStore, sid: str, *, engine: str = DEFAULT_ENGINE,
+            workers: int | None = None) -> tuple[SourceInfo, InferenceReport]:
     """Remove a source (by id or IRI); the inferences that rested on it go too. All or nothing."""
     with store.write_lock:
         info = store.source(sid)
         removed = store.source_quads(info.id)
         with _put_back_on_failure(store, info.iri, removed, submitted=info.submitted, engine=engine):
             store.delete_source(info.id)
-            report = reason.on_source_removed(store, info.id, engine=engine, removed=removed)
+            report = reason.on_source_removed(store, info.id, engine=engine, removed=removed, workers=workers)
     return info, report

@@ -74,8 +74,8 @@ def prepare(*, engine: str = DEFAULT_ENGINE) -> None:
         _program()
 
 
-def _native_engine(store: GraphStore, *, scratch_left: bool = True) -> native.Engine:
-    return native.Engine(store.ox, _program(), scratch_left=scratch_left)
+def _native_engine(store: GraphStore, *, scratch_left: bool = True, workers: int | None = None) -> native.Engine:
+    return native.Engine(store.ox, _program(), scratch_left=scratch_left, workers=workers)
 
 
 @cache
@@ -224,12 +224,12 @@ def _source_iri(store: GraphStore, sid: str) -> str | None:
     return None
 
 
-def _incremental(store: GraphStore, engine: str, started: float, **change: object) -> InferenceReport:
+def _incremental(store: GraphStore, engine: str, started: float, workers: int | None, **change: object) -> InferenceReport:
     with _writing(store, change=True) as run:
         # An interrupted run may have left a half-written inferred graph (and scratch graphs), and
         # one derived with other rules cannot be maintained by these: then everything is derived
         # again (the CLI and the server do so at start-up).
-        runner = _native_engine(store, scratch_left=run.outdated)
+        runner = _native_engine(store, scratch_left=run.outdated, workers=workers)
         try:
             stats = runner.rebuild() if run.before is None else runner.change(**change)  # type: ignore[arg-type]
         except BaseException:
@@ -241,32 +241,34 @@ def _incremental(store: GraphStore, engine: str, started: float, **change: objec
 
 
 def on_source_added(store: GraphStore, sid: str, *, engine: str = DEFAULT_ENGINE,
-                    previous: tuple[Graph, Graph] | None = None) -> InferenceReport:
+                    previous: tuple[Graph, Graph] | None = None, workers: int | None = None) -> InferenceReport:
     """Bring the inferred graph up to date after source ``sid`` was written.
 
     ``previous``: when the source replaced an older version, that version's
     ``(metadata, claims)`` as :meth:`GraphStore.source_quads` returned them before the write.
-    The native engine derives only what follows from the change; pyshacl rebuilds.
+    The native engine derives only what follows from the change, running up to ``workers``
+    store queries at once (default :data:`native.WORKERS`); pyshacl rebuilds.
     """
     if engine != "native":
         return infer(store, engine=engine)
     started = time.perf_counter()
-    return _incremental(store, engine, started, source_graph=str(source_graph(sid)), source_iri=_source_iri(store, sid),
+    return _incremental(store, engine, started, workers, source_graph=str(source_graph(sid)), source_iri=_source_iri(store, sid),
                         previous=_source_nt(previous))
 
 
 def on_source_removed(store: GraphStore, sid: str, *, engine: str = DEFAULT_ENGINE,
-                      removed: tuple[Graph, Graph] | None = None) -> InferenceReport:
+                      removed: tuple[Graph, Graph] | None = None, workers: int | None = None) -> InferenceReport:
     """Bring the inferred graph up to date after source ``sid`` was retracted.
 
     ``removed``: the source's ``(metadata, claims)`` as :meth:`GraphStore.source_quads`
     returned them before :meth:`GraphStore.delete_source`. With it the native engine removes
-    exactly the inferences that lost their support; without it (or with pyshacl) it rebuilds.
+    exactly the inferences that lost their support (``workers`` as for :func:`on_source_added`);
+    without it (or with pyshacl) it rebuilds.
     """
     if engine != "native" or removed is None:
         return infer(store, engine=engine)
     started = time.perf_counter()
-    return _incremental(store, engine, started, source_graph=None, source_iri=None, previous=_source_nt(removed))
+    return _incremental(store, engine, started, workers, source_graph=None, source_iri=None, previous=_source_nt(removed))
 
 
 __all__ = [

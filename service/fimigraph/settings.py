@@ -9,6 +9,7 @@ from pydantic import Field, ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
+from .native import WORKERS
 
 Engine = Literal["native", "pyshacl"]
 
@@ -20,6 +21,9 @@ class Settings(BaseSettings):
 
     store: Path = Field(default=Path("fimigraph-store"), description="Folder of the on-disk store.")
     engine: Engine = Field(default="native", description="Reasoning engine: native (fast, default) or pyshacl (reference).")
+    workers: int = Field(default=WORKERS, ge=1, le=64, description=(
+        "Store queries the native engine runs at once while it adds or retracts a source "
+        "(default: min(4, cores)); 1 keeps a core free for the API."))
     host: str = Field(default="127.0.0.1", description="Address the server listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the server listens on.")
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="Largest source document accepted.")

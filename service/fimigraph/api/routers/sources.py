@@ -63,7 +63,8 @@ async def post_source(
         if len(body) > settings.max_upload_bytes:
             raise PayloadTooLarge(f"the document is over the limit of {settings.max_upload_bytes} bytes")
     result = await run_in_threadpool(
-        ingest, store, bytes(body), media_type=media_type, base_iri=base, replace=replace, engine=settings.engine
+        ingest, store, bytes(body), media_type=media_type, base_iri=base, replace=replace, engine=settings.engine,
+        workers=settings.workers,
     )
     return JSONResponse(
         {**asdict(result), "warnings": list(result.warnings)},
@@ -103,5 +104,5 @@ def get_source(source_id: str, request: Request, store: StoreDep) -> Response:
 @router.delete("/{source_id}", summary="Retract a source")
 def delete_source(source_id: str, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
     """Remove a source's claims; inferences that rested on them go too."""
-    info, report = retract(store, source_id, engine=settings.engine)
+    info, report = retract(store, source_id, engine=settings.engine, workers=settings.workers)
     return {"deleted": _info(info), "inferred": report.triples}
