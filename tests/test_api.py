@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from support import ACCOUNT, AZERBAIJAN, CAMPAIGN, CASE, INDIVIDUAL, PARTY, SAMPLES, denial, store_dump
+from support import ACCOUNT, AZERBAIJAN, CAMPAIGN, CASE, INDIVIDUAL, PARTY, SAMPLES, SEED_FILES, denial, store_dump
 
 from conftest import make_client
 from fimigraph.store import GraphStore
@@ -211,6 +211,48 @@ def test_the_workers_setting_bounds_the_threads_of_a_change(empty_store: GraphSt
         sid = post(client, "minimal-source.ttl").json()["id"]
         assert client.delete(f"/sources/{sid}").status_code == 200
     assert (max(pools) if pools else 1) == workers
+
+
+def test_the_server_compacts_the_store_after_so_many_changes(seed_store: GraphStore) -> None:
+    """Every ``compact_after`` changes (here 2) the store is compacted once the response is sent; nothing is lost."""
+    viginum = next(path for path in SEED_FILES if "viginum" in path.name)
+    with make_client(seed_store, compact_after=2) as client:
+        before = client.get("/attribution", params={"subject": str(CAMPAIGN)}).json()
+        sid = next(s["id"] for s in client.get("/sources").json() if s["publisher"] == "Viginum")
+        assert client.get("/health").json()["compaction"] == {
+            "after_changes": 2, "changes_since": 0, "running": False, "count": 0, "last": None}
+        assert client.delete(f"/sources/{sid}").status_code == 200
+        assert client.get("/health").json()["compaction"]["changes_since"] == 1
+        assert client.post("/sources", content=viginum.read_bytes(), headers={"Content-Type": "text/turtle"}).status_code == 201
+        compaction = client.get("/health").json()["compaction"]
+        assert (compaction["count"], compaction["changes_since"], compaction["last"]["changes"]) == (1, 0, 2)
+        assert client.get("/attribution", params={"subject": str(CAMPAIGN)}).json() == before
+
+
+def test_compact_after_0_never_compacts(seed_store: GraphStore) -> None:
+    with make_client(seed_store, compact_after=0) as client:
+        assert client.delete(f"/sources/{client.get('/sources').json()[0]['id']}").status_code == 200
+        compaction = client.get("/health").json()["compaction"]
+        assert (compaction["count"], compaction["changes_since"]) == (0, 1)
+
+
+def test_a_failed_compaction_is_logged_and_tried_again(seed_store: GraphStore, monkeypatch: pytest.MonkeyPatch,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    """A compaction that fails does not fail the change (already answered): it is logged and the next change tries again."""
+    def full_disk() -> None:
+        raise OSError("No space left on device")
+
+    with make_client(seed_store, compact_after=1) as client:
+        sid = client.get("/sources").json()[0]["id"]
+        monkeypatch.setattr(seed_store, "optimize", full_disk)
+        assert client.delete(f"/sources/{sid}").status_code == 200
+        assert "compacting the store failed" in caplog.text and "No space left" in caplog.text
+        compaction = client.get("/health").json()["compaction"]
+        assert (compaction["count"], compaction["changes_since"]) == (0, 1)
+        monkeypatch.undo()
+        assert post(client, "minimal-source.ttl").status_code == 201
+        compaction = client.get("/health").json()["compaction"]
+        assert (compaction["count"], compaction["changes_since"], compaction["last"]["changes"]) == (1, 0, 2)
 
 
 def test_health_and_docs(seed_client: TestClient) -> None:

@@ -170,7 +170,7 @@ def test_a_second_process_cannot_open_a_store_in_use(tmp_path: Path) -> None:
 
 
 def test_server_restart_keeps_sources_and_answers(seed_store_path: Path) -> None:
-    with running_server(seed_store_path) as url:
+    with running_server(seed_store_path, "--compact-after", "1") as url:  # compacts after the post, while serving
         posted = httpx.post(f"{url}/sources", content=(SAMPLES / "minimal-source.ttl").read_bytes(),
                             headers={"Content-Type": "text/turtle"}, timeout=120)
         assert posted.status_code == 201, posted.text

@@ -404,6 +404,7 @@ def serve(
     store: StoreOpt = None,
     engine: EngineOpt = None,
     workers: WorkersOpt = None,
+    compact_after: Annotated[int | None, typer.Option(help="Compact the store after this many changes, in the background; 0 never [env: FIMIGRAPH_COMPACT_AFTER; default 500].", show_default=False)] = None,
     host: Annotated[str | None, typer.Option(help="Address to listen on [env: FIMIGRAPH_HOST; default 127.0.0.1].", show_default=False)] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on [env: FIMIGRAPH_PORT; default 8000].", show_default=False)] = None,
 ) -> None:
@@ -412,7 +413,7 @@ def serve(
 
     from .api.app import create_app
 
-    settings = _settings(store, engine, workers=workers, host=host, port=port)
+    settings = _settings(store, engine, workers=workers, compact_after=compact_after, host=host, port=port)
     graph_store = _open(settings)  # open now, so a locked or bad store fails before listening
     err.print(f"fimigraph {__version__}: serving {settings.store} on http://{settings.host}:{settings.port} (docs at /docs)", highlight=False)
     uvicorn.run(create_app(settings, store=graph_store), host=settings.host, port=settings.port, log_level="info")

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from .. import __version__, reason
+from ..compaction import Compactor
 from ..settings import Settings, load_settings
 from ..store import GraphStore
 from ..validate import quiet_literal_warnings
@@ -39,11 +40,12 @@ def create_app(settings: Settings | None = None, *, store: GraphStore | None = N
         # Counted and compiled now rather than by the first source posted (4.5 s for 9.6M inferred triples).
         await asyncio.to_thread(reason.inferred_size, app.state.store)
         await asyncio.to_thread(reason.prepare, engine=settings.engine)
+        app.state.compactor = Compactor(app.state.store, after=settings.compact_after)
         try:
             yield
         finally:
             app.state.store.flush()
-            del app.state.store
+            del app.state.store, app.state.compactor
 
     app = FastAPI(title="fimigraph", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings

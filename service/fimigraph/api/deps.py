@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from ..compaction import Compactor
 from ..settings import Settings
 from ..store import GraphStore
 
@@ -20,5 +21,11 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def get_compactor(request: Request) -> Compactor:
+    """What compacts the store after changes."""
+    return request.app.state.compactor
+
+
 StoreDep = Annotated[GraphStore, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+CompactorDep = Annotated[Compactor, Depends(get_compactor)]
