@@ -15,7 +15,7 @@ Engine = Literal["native", "pyshacl"]
 
 
 class Settings(BaseSettings):
-    """Where the store lives, which engine reasons, and how the server listens."""
+    """Where the store lives, which engine reasons (with how many workers), and how the server listens and compacts."""
 
     model_config = SettingsConfigDict(env_prefix="FIMIGRAPH_", extra="ignore")
 
