@@ -60,9 +60,18 @@ def _inferred_count(store: Any) -> int:
 
 
 def _inferred_digest(store: Any) -> str:
+    """A digest of the inferred graph that does not depend on order: the sum of its triples' SHA-256.
+
+    Streamed, so the step's peak memory stays the engine's: a sorted dump of 9.6M triples
+    (the earlier digest) took the native step at 1M from ~2.4 GB to 8.6 GB.
+    """
+    import pyoxigraph as ox
     from fimigraph.vocab import INFERRED_GRAPH
 
-    return hashlib.sha256(store.dump_graph(str(INFERRED_GRAPH)).encode()).hexdigest()
+    total = 0
+    for q in store.ox.quads_for_pattern(None, None, None, ox.NamedNode(str(INFERRED_GRAPH))):
+        total += int.from_bytes(hashlib.sha256(f"{q.subject} {q.predicate} {q.object}".encode()).digest(), "big")
+    return f"{total % (1 << 256):064x}"
 
 
 def step_generate(a: dict[str, Any]) -> dict[str, Any]:

@@ -2130,7 +2130,9 @@ class Engine:
                 continue
             self._counter += 1
             graph = self._graph(f"gen/{self._counter}")
+            t = time.perf_counter()
             n = self._run_into(queries, graph, fresh_only=True)
+            self.stats.detail[f"seed {rule.name.rsplit('/', 1)[-1]}"] = time.perf_counter() - t
             if n:
                 gens.append((self._counter, graph))
                 self.stats.generations += 1
