@@ -404,7 +404,7 @@ def serve(
     store: StoreOpt = None,
     engine: EngineOpt = None,
     workers: WorkersOpt = None,
-    compact_after: Annotated[int | None, typer.Option(help="Compact the store after this many changes, in the background; 0 never [env: FIMIGRAPH_COMPACT_AFTER; default 500].", show_default=False)] = None,
+    compact_after: Annotated[int | None, typer.Option(help="Compact the store after this many changes, in the background; 0 never [env: FIMIGRAPH_COMPACT_AFTER; default 100].", show_default=False)] = None,
     host: Annotated[str | None, typer.Option(help="Address to listen on [env: FIMIGRAPH_HOST; default 127.0.0.1].", show_default=False)] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on [env: FIMIGRAPH_PORT; default 8000].", show_default=False)] = None,
 ) -> None:

@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     workers: int = Field(default=WORKERS, ge=1, le=64, description=(
         "Store queries the native engine runs at once while it adds or retracts a source "
         "(default: min(4, cores)); 1 keeps a core free for the API."))
-    compact_after: int = Field(default=500, ge=0, description=(
+    compact_after: int = Field(default=100, ge=0, description=(
         "The server compacts the store after this many changes (sources added, replaced or retracted), "
         "in the background; 0 never."))
     host: str = Field(default="127.0.0.1", description="Address the server listens on.")
