@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from support import CAMPAIGN, SAMPLES, SEED_FILES, run_cli, running_server, stor
 
 from fimigraph import native, reason, vocab
 from fimigraph.attribution import attribution
+from fimigraph.compaction import Compactor
 from fimigraph.errors import AlreadyExists
 from fimigraph.ingest import ingest, read_document, retract
 from fimigraph.store import GraphStore
@@ -160,6 +162,36 @@ def test_a_change_whose_undo_fails_too_is_derived_again(seed_store: GraphStore, 
             _make_change(seed_store, "retract")
     assert store_dump(seed_store) == before
     assert reason.outdated(seed_store) is None
+
+
+def test_one_compaction_at_a_time_while_changes_go_on(seed_store: GraphStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A compaction holds no write lock: a change completes during it; a second compaction is not started beside it."""
+    compactor = Compactor(seed_store, after=1)
+    started, release = threading.Event(), threading.Event()
+    compact = seed_store.optimize
+
+    def slow() -> None:
+        started.set()
+        assert release.wait(60)
+        compact()
+
+    monkeypatch.setattr(seed_store, "optimize", slow)
+    results: list[bool] = []
+    first = threading.Thread(target=lambda: results.append(compactor.compact()))
+    first.start()
+    try:
+        assert started.wait(60)
+        assert compactor.status()["running"] is True
+        assert compactor.compact() is False  # one is running already
+        result = ingest(seed_store, (SAMPLES / "minimal-source.ttl").read_bytes(), media_type="text/turtle")
+        assert result.inferred > 0 and compactor.changed()
+    finally:
+        release.set()
+        first.join(60)
+    assert results == [True]
+    status = compactor.status()
+    assert (status["running"], status["count"], status["changes_since"]) == (False, 1, 1)
+    assert len(seed_store.sources()) == 3
 
 
 def test_a_second_process_cannot_open_a_store_in_use(tmp_path: Path) -> None:
