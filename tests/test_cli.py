@@ -40,6 +40,16 @@ def test_load_then_query_attribute_explain_retract(tmp_path: Path) -> None:
     assert after["links"] == [] and after["not_directly_linked"] == []
 
 
+def test_load_compacts_the_store_once_it_made_so_many_changes(tmp_path: Path) -> None:
+    store = str(tmp_path / "store")
+    loaded = run_cli("load", *map(str, SEED_FILES), "--store", store, "--compact-after", "2", "--json")
+    assert loaded.returncode == 0, loaded.stderr
+    assert "compacted the store after 2 changes" in loaded.stderr and len(json.loads(loaded.stdout)) == 2
+    fewer = run_cli("load", str(SAMPLES / "minimal-source.ttl"), "--store", store, env={"FIMIGRAPH_COMPACT_AFTER": "2"})
+    assert fewer.returncode == 0 and "compacted" not in fewer.stderr
+    assert len(json.loads(run_cli("sources", "--store", store, "--json").stdout)) == 3
+
+
 def test_store_comes_from_the_environment(tmp_path: Path) -> None:
     env = {"FIMIGRAPH_STORE": str(tmp_path / "env-store")}
     assert run_cli("load", str(SAMPLES / "minimal-source.ttl"), env=env).returncode == 0

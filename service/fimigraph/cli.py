@@ -21,6 +21,7 @@ from rich.table import Table
 
 from . import __version__, reason
 from .attribution import attribution as attribution_of, attribution_stix
+from .compaction import Compactor
 from .errors import FimigraphError, InputError
 from .explain import explain as explain_node, render_text
 from .ingest import ingest, media_type_for, read_document, retract as retract_source
@@ -34,6 +35,7 @@ app = typer.Typer(
     help="Knowledge graph and graded attribution reasoning for FIMI analysts.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # help texts say "[env: …]", which rich markup would swallow as a tag
     pretty_exceptions_enable=False,
 )
 # Piped output is read by programs and people with wide pagers: never wrap or squeeze it.
@@ -52,6 +54,11 @@ WorkersOpt = Annotated[
     int | None,
     typer.Option("--workers", help="Store queries the native engine runs at once while it adds or retracts a source "
                  "[env: FIMIGRAPH_WORKERS; default: min(4, cores)].", show_default=False),
+]
+CompactAfterOpt = Annotated[
+    int | None,
+    typer.Option("--compact-after", help="Compact the store after this many changes; 0 never "
+                 "[env: FIMIGRAPH_COMPACT_AFTER; default 100].", show_default=False),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for programs instead of text.")]
 
@@ -103,18 +110,20 @@ def load(
     store: StoreOpt = None,
     engine: EngineOpt = None,
     workers: WorkersOpt = None,
+    compact_after: CompactAfterOpt = None,
     replace: Annotated[bool, typer.Option("--replace", help="Replace sources that are loaded already.")] = False,
     bulk: Annotated[bool, typer.Option("--bulk", help="Files are datasets of many sources laid out as the store keeps them (graph/source/<id> + graph/sources), e.g. from `fimigraph generate`: validate all, write all or nothing, rebuild inferences once.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="With --bulk: processes that validate in parallel.")] = 1,
     as_json: JsonOpt = False,
 ) -> None:
     """Validate and load source documents (one source each), or with --bulk datasets of many sources; inferences follow."""
-    settings = _settings(store, engine, workers=workers)
+    settings = _settings(store, engine, workers=workers, compact_after=compact_after)
     if bulk:
         _load_bulk(files, settings, replace=replace, jobs=jobs, as_json=as_json)
         return
     graph_store = _open(settings)
-    results = []
+    compactor = Compactor(graph_store, after=settings.compact_after)
+    results, due = [], False
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True) as progress:
         task = progress.add_task("loading", total=len(files))
         for path in files:
@@ -123,7 +132,13 @@ def load(
                             workers=settings.workers)
             results.append({"file": str(path), **result.__dict__, "warnings": list(result.warnings)})
             progress.advance(task)
+            due = compactor.changed() or due
+        if due:  # once, at the end: the loads themselves gain little from it
+            progress.update(task, description="compacting the store")
+            compactor.compact()
     graph_store.flush()
+    if (last := compactor.status()["last"]) is not None:
+        err.print(f"compacted the store after {last['changes']} changes in {last['seconds']:.1f} s", highlight=False)
     if as_json:
         _print_json(results)
         return
@@ -404,7 +419,7 @@ def serve(
     store: StoreOpt = None,
     engine: EngineOpt = None,
     workers: WorkersOpt = None,
-    compact_after: Annotated[int | None, typer.Option(help="Compact the store after this many changes, in the background; 0 never [env: FIMIGRAPH_COMPACT_AFTER; default 100].", show_default=False)] = None,
+    compact_after: CompactAfterOpt = None,
     host: Annotated[str | None, typer.Option(help="Address to listen on [env: FIMIGRAPH_HOST; default 127.0.0.1].", show_default=False)] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on [env: FIMIGRAPH_PORT; default 8000].", show_default=False)] = None,
 ) -> None:
