@@ -21,7 +21,6 @@ from rich.table import Table
 
 from . import __version__, reason
 from .attribution import attribution as attribution_of, attribution_stix
-from .compaction import Compactor
 from .errors import FimigraphError, InputError
 from .explain import explain as explain_node, render_text
 from .ingest import ingest, media_type_for, read_document, retract as retract_source
@@ -122,8 +121,8 @@ def load(
         _load_bulk(files, settings, replace=replace, jobs=jobs, as_json=as_json)
         return
     graph_store = _open(settings)
-    compactor = Compactor(graph_store, after=settings.compact_after)
-    results, due = [], False
+    results = []
+    compacting = 0 < settings.compact_after <= len(files)  # each document is one change
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True) as progress:
         task = progress.add_task("loading", total=len(files))
         for path in files:
@@ -132,13 +131,12 @@ def load(
                             workers=settings.workers)
             results.append({"file": str(path), **result.__dict__, "warnings": list(result.warnings)})
             progress.advance(task)
-            due = compactor.changed() or due
-        if due:  # once, at the end: the loads themselves gain little from it
+        if compacting:  # once, at the end: the loads themselves gain little from it
             progress.update(task, description="compacting the store")
-            compactor.compact()
+            seconds = _compact(graph_store)
     graph_store.flush()
-    if (last := compactor.status()["last"]) is not None:
-        err.print(f"compacted the store after {last['changes']} changes in {last['seconds']:.1f} s", highlight=False)
+    if compacting:
+        err.print(f"compacted the store after {len(files)} changes in {seconds:.1f} s", highlight=False)
     if as_json:
         _print_json(results)
         return
@@ -351,6 +349,13 @@ def sources(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     out.print(table)
 
 
+def _compact(graph_store: GraphStore) -> float:
+    """Compact the store; its seconds."""
+    started = time.perf_counter()
+    graph_store.optimize()
+    return time.perf_counter() - started
+
+
 def _size_on_disk(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
@@ -364,9 +369,7 @@ def compact_store(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     graph_store = GraphStore(settings.store)
     with _spinner() as progress:
         progress.add_task("compacting")
-        started = time.perf_counter()
-        graph_store.optimize()
-        seconds = time.perf_counter() - started
+        seconds = _compact(graph_store)
     graph_store.flush()
     after = _size_on_disk(settings.store)
     if as_json:

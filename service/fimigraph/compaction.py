@@ -16,6 +16,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+from .errors import StoreError
 from .store import GraphStore
 
 log = logging.getLogger("fimigraph.compaction")
@@ -49,7 +50,7 @@ class Compactor:
             started, at = time.perf_counter(), datetime.now(timezone.utc).replace(microsecond=0).isoformat()
             try:
                 self.store.optimize()
-            except OSError:
+            except StoreError:
                 # A request already answered cannot be told; the next change tries again.
                 log.exception("compacting the store failed")
                 with self._lock:

@@ -10,7 +10,7 @@
     ├── ValidationError            422  well-formed input that breaks the SHACL shapes (carries the report)
     ├── NotFound                   404  no such source, subject, link
     ├── AlreadyExists              409  a source with that IRI is loaded already
-    ├── StoreError                 503  the store cannot be opened (locked by another process, bad path)
+    ├── StoreError                 503  the store cannot be opened (locked, bad path), written or compacted
     └── ConfigError                  -  a setting is wrong; raised at start-up
 
 Each class carries ``status`` (HTTP), ``exit_code`` (CLI) and ``title``; ``detail`` is the
