@@ -7,13 +7,14 @@ import json
 import re
 import shutil
 from dataclasses import dataclass
+from types import SimpleNamespace
 from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
 import pytest
 
-from support import run_cli
+from support import run_cli, store_dump
 
 INFERRED = "https://w3id.org/fimigraph/graph/inferred"
 ONTOLOGY = "https://w3id.org/fimigraph/graph/ontology"
@@ -28,7 +29,7 @@ def one_line_error(stderr: str) -> str:
 def dump(store: Path) -> list[str]:
     """Every quad of a store, sorted: equal dumps, equal stores."""
     handle = ox.Store.read_only(str(store))
-    lines = sorted(handle.dump(format=ox.RdfFormat.N_QUADS).decode().splitlines())
+    lines = store_dump(SimpleNamespace(ox=handle))
     del handle
     gc.collect()  # let go of RocksDB before the next command opens the store
     return lines

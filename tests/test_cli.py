@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from support import ACCOUNT, CAMPAIGN, QUERIES, SAMPLES, SEED_FILES, run_cli
+import pytest
+from support import ACCOUNT, CAMPAIGN, QUERIES, SAMPLES, SEED_FILES, Proxy, run_cli, store_dump
+
+from fimigraph.store import GraphStore
 
 
 def one_line_error(stderr: str) -> str:
@@ -40,14 +43,38 @@ def test_load_then_query_attribute_explain_retract(tmp_path: Path) -> None:
     assert after["links"] == [] and after["not_directly_linked"] == []
 
 
-def test_load_compacts_the_store_once_it_made_so_many_changes(tmp_path: Path) -> None:
+def test_load_and_retract_compact_the_store_once_it_made_so_many_changes(tmp_path: Path) -> None:
+    """The store counts its changes across processes: one load of 2 compacts; a load of 1 then a retract do too."""
     store = str(tmp_path / "store")
     loaded = run_cli("load", *map(str, SEED_FILES), "--store", store, "--compact-after", "2", "--json")
     assert loaded.returncode == 0, loaded.stderr
     assert "compacted the store after 2 changes" in loaded.stderr and len(json.loads(loaded.stdout)) == 2
-    fewer = run_cli("load", str(SAMPLES / "minimal-source.ttl"), "--store", store, env={"FIMIGRAPH_COMPACT_AFTER": "2"})
+    env = {"FIMIGRAPH_COMPACT_AFTER": "2"}
+    fewer = run_cli("load", str(SAMPLES / "minimal-source.ttl"), "--store", store, env=env)
     assert fewer.returncode == 0 and "compacted" not in fewer.stderr
-    assert len(json.loads(run_cli("sources", "--store", store, "--json").stdout)) == 3
+    listed = json.loads(run_cli("sources", "--store", store, "--json").stdout)
+    assert len(listed) == 3
+    retracted = run_cli("retract", listed[0]["id"], "--store", store, env=env)
+    assert retracted.returncode == 0, retracted.stderr
+    assert "compacted the store after 2 changes" in retracted.stderr
+    never = run_cli("retract", listed[1]["id"], "--store", store, "--compact-after", "0")
+    assert never.returncode == 0 and "compacted" not in never.stderr
+    assert len(json.loads(run_cli("sources", "--store", store, "--json").stdout)) == 1
+
+
+def test_a_compaction_that_fails_after_a_command_is_a_warning(seed_store: GraphStore, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """The command's changes are made: a full disk while compacting after them warns, and the count stays for the next try."""
+    from fimigraph import cli
+    from fimigraph.settings import Settings
+
+    def full_disk() -> None:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(seed_store, "ox", Proxy(seed_store.ox, optimize=full_disk))
+    cli._compact_if_due(seed_store, Settings(store=seed_store.path, compact_after=2))  # what load and retract end with
+    assert "fimigraph: warning: the store could not be compacted: No space left on device" in capsys.readouterr().err
+    assert seed_store.changes_since_compaction() == 2
 
 
 def test_store_comes_from_the_environment(tmp_path: Path) -> None:
@@ -126,8 +153,6 @@ def test_generate_writes_a_graph_that_loads(tmp_path: Path) -> None:
 
 
 def test_compact_keeps_every_quad_and_reports_the_size(tmp_path: Path) -> None:
-    from fimigraph.store import GraphStore
-
     store = tmp_path / "store"
     assert run_cli("load", *map(str, SEED_FILES), "--store", str(store)).returncode == 0
     listed = json.loads(run_cli("sources", "--store", str(store), "--json").stdout)
@@ -135,14 +160,15 @@ def test_compact_keeps_every_quad_and_reports_the_size(tmp_path: Path) -> None:
     assert retracted.returncode == 0, retracted.stderr
 
     def quads() -> list[str]:
-        return sorted(str(q) for q in GraphStore(store, read_only=True).ox.quads_for_pattern(None, None, None, None))
+        return store_dump(GraphStore(store, read_only=True))
 
     before = quads()
     done = run_cli("compact", "--store", str(store), "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["bytes_before"] > 0 and report["bytes_after"] > 0 and report["store"] == str(store)
-    assert quads() == before
+    assert report["changes"] == 3  # two loads and a retract
+    assert quads() == before and GraphStore(store, read_only=True).changes_since_compaction() == 0
     text = run_cli("compact", "--store", str(store))
     assert text.returncode == 0 and text.stdout.startswith(f"compacted {store}: ")
 

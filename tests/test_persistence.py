@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import CAMPAIGN, SAMPLES, SEED_FILES, run_cli, running_server, store_dump
+from support import CAMPAIGN, SAMPLES, SEED_FILES, Proxy, run_cli, running_server, store_dump
 
 from fimigraph import native, reason, vocab
 from fimigraph.attribution import attribution
@@ -165,17 +165,17 @@ def test_a_change_whose_undo_fails_too_is_derived_again(seed_store: GraphStore, 
 
 
 def test_one_compaction_at_a_time_while_changes_go_on(seed_store: GraphStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A compaction holds no write lock: a change completes during it; a second compaction is not started beside it."""
+    """A compaction holds no write lock: a change completes during it, and counts towards the next; a second compaction is not started beside it."""
     compactor = Compactor(seed_store, after=1)
     started, release = threading.Event(), threading.Event()
-    compact = seed_store.optimize
+    compact = seed_store.ox.optimize
 
     def slow() -> None:
         started.set()
         assert release.wait(60)
         compact()
 
-    monkeypatch.setattr(seed_store, "optimize", slow)
+    monkeypatch.setattr(seed_store, "ox", Proxy(seed_store.ox, optimize=slow))
     results: list[bool] = []
     first = threading.Thread(target=lambda: results.append(compactor.compact()))
     first.start()
@@ -184,14 +184,32 @@ def test_one_compaction_at_a_time_while_changes_go_on(seed_store: GraphStore, mo
         assert compactor.status()["running"] is True
         assert compactor.compact() is False  # one is running already
         result = ingest(seed_store, (SAMPLES / "minimal-source.ttl").read_bytes(), media_type="text/turtle")
-        assert result.inferred > 0 and compactor.changed()
+        assert result.inferred > 0
     finally:
         release.set()
         first.join(60)
     assert results == [True]
     status = compactor.status()
-    assert (status["running"], status["count"], status["changes_since"]) == (False, 1, 1)
-    assert len(seed_store.sources()) == 3
+    assert (status["running"], status["count"], status["last"]["changes"], status["changes_since"]) == (False, 1, 2, 1)
+    assert compactor.due() and len(seed_store.sources()) == 3
+
+
+def test_a_change_that_cannot_be_counted_still_completes(seed_store: GraphStore, monkeypatch: pytest.MonkeyPatch,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """The count of changes is bookkeeping: failing to write it is logged, and the change it counts stands."""
+    update = seed_store.ox.update
+
+    def full_disk_for_the_count(sparql: str) -> None:
+        if str(FIMI.changesSinceCompaction) in sparql:
+            raise OSError("No space left on device")
+        update(sparql)
+
+    monkeypatch.setattr(seed_store, "ox", Proxy(seed_store.ox, update=full_disk_for_the_count))
+    result = ingest(seed_store, (SAMPLES / "minimal-source.ttl").read_bytes(), media_type="text/turtle")
+    assert result.inferred > 0 and len(seed_store.sources()) == 3
+    assert "could not be counted" in caplog.text and "No space left" in caplog.text
+    assert seed_store.changes_since_compaction() == 2  # the seed's two loads; this one was not counted
+    assert reason.outdated(seed_store) is None
 
 
 def test_a_second_process_cannot_open_a_store_in_use(tmp_path: Path) -> None:
@@ -201,15 +219,21 @@ def test_a_second_process_cannot_open_a_store_in_use(tmp_path: Path) -> None:
     assert store.sources() == []
 
 
-def test_server_restart_keeps_sources_and_answers(seed_store_path: Path) -> None:
-    with running_server(seed_store_path, "--compact-after", "1") as url:  # compacts after the post, while serving
+def test_server_restart_keeps_sources_answers_and_the_count_of_changes(seed_store_path: Path) -> None:
+    with running_server(seed_store_path, "--compact-after", "4") as url:
         posted = httpx.post(f"{url}/sources", content=(SAMPLES / "minimal-source.ttl").read_bytes(),
                             headers={"Content-Type": "text/turtle"}, timeout=120)
         assert posted.status_code == 201, posted.text
         before = httpx.get(f"{url}/attribution", params={"subject": str(CAMPAIGN)}).json()
-    with running_server(seed_store_path) as url:
+        assert httpx.get(f"{url}/health").json()["compaction"]["changes_since"] == 3  # the seed's two loads, and this
+    with running_server(seed_store_path, "--compact-after", "4") as url:
         assert len(httpx.get(f"{url}/sources").json()) == 3
         assert httpx.get(f"{url}/attribution", params={"subject": str(CAMPAIGN)}).json() == before
+        # The fourth change since the last compaction, across the restart: compacted in the background.
+        assert httpx.delete(f"{url}/sources/{posted.json()['id']}", timeout=120).status_code == 200
+        assert httpx.get(f"{url}/attribution", params={"subject": str(CAMPAIGN)}).json() == before
+    # Stopped: a graceful stop waits for the compaction, which reset the count.
+    assert GraphStore(seed_store_path, read_only=True).changes_since_compaction() == 0
 
 
 def _interrupt_reasoning(store: GraphStore) -> None:

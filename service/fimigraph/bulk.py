@@ -234,8 +234,10 @@ def read_dataset(paths: Iterable[Path], *, progress: OnProgress = _no_progress) 
                         bucket[quad] = None
                     elif g == _SOURCES:
                         subject = quad.subject
-                        if subject in (_ONTOLOGY, _INFERRED):
-                            continue  # the store's own notes (its ontology's fingerprint, its inferred graph's size), found in exports: not data
+                        if subject in (_ONTOLOGY, _INFERRED, _SOURCES):
+                            # The store's own notes (its ontology's fingerprint, its inferred graph's size,
+                            # its count of changes), found in exports: not data.
+                            continue
                         if not isinstance(subject, ox.NamedNode):
                             raise InputError(
                                 f"{_where(path, fmt, index, None)}: the metadata graph describes a blank node; "

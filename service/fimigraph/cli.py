@@ -21,7 +21,7 @@ from rich.table import Table
 
 from . import __version__, reason
 from .attribution import attribution as attribution_of, attribution_stix
-from .errors import FimigraphError, InputError
+from .errors import FimigraphError, InputError, StoreError
 from .explain import explain as explain_node, render_text
 from .ingest import ingest, media_type_for, read_document, retract as retract_source
 from .settings import Settings, load_settings
@@ -56,7 +56,8 @@ WorkersOpt = Annotated[
 ]
 CompactAfterOpt = Annotated[
     int | None,
-    typer.Option("--compact-after", help="Compact the store after this many changes; 0 never "
+    typer.Option("--compact-after", help="Compact the store once this many sources were added, replaced or retracted "
+                 "since its last compaction (counted in the store, by every process); 0 never "
                  "[env: FIMIGRAPH_COMPACT_AFTER; default 100].", show_default=False),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for programs instead of text.")]
@@ -122,7 +123,6 @@ def load(
         return
     graph_store = _open(settings)
     results = []
-    compacting = 0 < settings.compact_after <= len(files)  # each document is one change
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True) as progress:
         task = progress.add_task("loading", total=len(files))
         for path in files:
@@ -131,12 +131,7 @@ def load(
                             workers=settings.workers)
             results.append({"file": str(path), **result.__dict__, "warnings": list(result.warnings)})
             progress.advance(task)
-        if compacting:  # once, at the end: the loads themselves gain little from it
-            progress.update(task, description="compacting the store")
-            seconds = _compact(graph_store)
-    graph_store.flush()
-    if compacting:
-        err.print(f"compacted the store after {len(files)} changes in {seconds:.1f} s", highlight=False)
+    _compact_if_due(graph_store, settings)  # once, at the end: the loads themselves gain little from it
     if as_json:
         _print_json(results)
         return
@@ -349,11 +344,27 @@ def sources(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     out.print(table)
 
 
-def _compact(graph_store: GraphStore) -> float:
-    """Compact the store; its seconds."""
+def _compact(graph_store: GraphStore) -> tuple[int, float]:
+    """Compact the store; the changes it compacted, and its seconds."""
     started = time.perf_counter()
-    graph_store.optimize()
-    return time.perf_counter() - started
+    changes = graph_store.optimize()
+    return changes, time.perf_counter() - started
+
+
+def _compact_if_due(graph_store: GraphStore, settings: Settings) -> None:
+    """After a command's changes: flush, and compact if the store's changes (by any process) reached the setting."""
+    graph_store.flush()
+    if not 0 < settings.compact_after <= graph_store.changes_since_compaction():
+        return
+    try:
+        with _spinner() as progress:
+            progress.add_task("compacting the store")
+            changes, seconds = _compact(graph_store)
+    except StoreError as exc:
+        # The changes are made: a failed compaction is housekeeping, not the command's failure.
+        err.print(f"fimigraph: warning: {exc}; the changes are made; the next change tries again", highlight=False)
+        return
+    err.print(f"compacted the store after {changes} changes in {seconds:.1f} s", highlight=False)
 
 
 def _size_on_disk(path: Path) -> int:
@@ -369,13 +380,15 @@ def compact_store(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     graph_store = GraphStore(settings.store)
     with _spinner() as progress:
         progress.add_task("compacting")
-        seconds = _compact(graph_store)
+        changes, seconds = _compact(graph_store)
     graph_store.flush()
     after = _size_on_disk(settings.store)
     if as_json:
-        _print_json({"store": str(settings.store), "bytes_before": before, "bytes_after": after, "seconds": round(seconds, 3)})
+        _print_json({"store": str(settings.store), "bytes_before": before, "bytes_after": after, "changes": changes,
+                     "seconds": round(seconds, 3)})
     else:
-        out.print(f"compacted {settings.store}: {before / 1e6:.1f} → {after / 1e6:.1f} MB in {seconds:.1f} s", highlight=False)
+        out.print(f"compacted {settings.store}: {before / 1e6:.1f} → {after / 1e6:.1f} MB after {changes} changes in {seconds:.1f} s",
+                  highlight=False)
 
 
 @app.command()
@@ -384,12 +397,13 @@ def retract(
     store: StoreOpt = None,
     engine: EngineOpt = None,
     workers: WorkersOpt = None,
+    compact_after: CompactAfterOpt = None,
 ) -> None:
     """Remove a source; inferences that rested on it go too."""
-    settings = _settings(store, engine, workers=workers)
+    settings = _settings(store, engine, workers=workers, compact_after=compact_after)
     graph_store = _open(settings)
     info, _ = retract_source(graph_store, source_id, engine=settings.engine, workers=settings.workers)
-    graph_store.flush()
+    _compact_if_due(graph_store, settings)
     out.print(f"retracted {info.id} ({info.iri})", highlight=False)
 
 

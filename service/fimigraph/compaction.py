@@ -6,6 +6,9 @@ compacted: at 1M triples the median add went from 0.45 to 0.55–0.65 s within a
 and a compaction (35 s) brought it to 0.41 s (bench/RESULTS.md, eleventh session). A rebuild
 compacts at its end; a server that only adds and retracts would never compact. RocksDB compacts
 alongside reads and writes, so a server does it between requests without stopping either.
+
+The store counts its changes itself (``fimi:changesSinceCompaction``), so the count survives a
+restart and includes the command line's changes.
 """
 
 from __future__ import annotations
@@ -23,38 +26,31 @@ log = logging.getLogger("fimigraph.compaction")
 
 
 class Compactor:
-    """Counts a store's changes and compacts it after every ``after`` of them (never if 0), one compaction at a time."""
+    """Compacts a store once its count of changes (see :meth:`GraphStore.note_change`) reaches ``after`` (never if 0), one compaction at a time."""
 
     def __init__(self, store: GraphStore, *, after: int) -> None:
         self.store = store
         self.after = after
-        self._lock = threading.Lock()  # guards the counters
+        self._lock = threading.Lock()  # guards this process's record of its compactions
         self._running = threading.Lock()  # held while compacting
-        self._changes = 0
         self._count = 0
         self._last: dict[str, Any] | None = None
 
-    def changed(self) -> bool:
-        """Count one change (a source added, replaced or retracted); True when a compaction is due."""
-        with self._lock:
-            self._changes += 1
-            return self.after > 0 and self._changes >= self.after
+    def due(self) -> bool:
+        """Whether the store has made enough changes since its last compaction to compact it now."""
+        return self.after > 0 and self.store.changes_since_compaction() >= self.after
 
     def compact(self) -> bool:
         """Compact now unless a compaction is running already (then False); failures are logged, not raised."""
         if not self._running.acquire(blocking=False):
             return False
         try:
-            with self._lock:
-                changes, self._changes = self._changes, 0  # changes made while compacting count towards the next
             started, at = time.perf_counter(), datetime.now(timezone.utc).replace(microsecond=0).isoformat()
             try:
-                self.store.optimize()
+                changes = self.store.optimize()
             except StoreError:
-                # A request already answered cannot be told; the next change tries again.
+                # A request already answered cannot be told; the count stays, so the next change tries again.
                 log.exception("compacting the store failed")
-                with self._lock:
-                    self._changes += changes
                 return False
             with self._lock:
                 self._count += 1
@@ -64,7 +60,8 @@ class Compactor:
             self._running.release()
 
     def status(self) -> dict[str, Any]:
-        """For /health: the policy, changes since the last compaction, whether one runs, and the last one."""
+        """For /health: the policy, changes since the last compaction, whether one runs, and this process's last one."""
+        changes = self.store.changes_since_compaction()
         with self._lock:
-            return {"after_changes": self.after, "changes_since": self._changes, "running": self._running.locked(),
+            return {"after_changes": self.after, "changes_since": changes, "running": self._running.locked(),
                     "count": self._count, "last": self._last}

@@ -189,6 +189,7 @@ def write_document(store: GraphStore, doc: SourceDocument, *, replace: bool = Fa
         with _put_back_on_failure(store, doc.source_iri, previous, submitted=replaced[0].submitted if exists else None,
                                   engine=engine):
             report = reason.on_source_added(store, sid, engine=engine, previous=previous, workers=workers)
+        store.note_change()
     claims = len(set(doc.claims.subjects(RDF.type, FIMI.Claim)))
     return IngestResult(sid, doc.source_iri, len(doc.metadata) + len(doc.claims), claims, exists, report.triples, doc.warnings)
 
@@ -218,4 +219,5 @@ def retract(store: GraphStore, sid: str, *, engine: str = DEFAULT_ENGINE,
         with _put_back_on_failure(store, info.iri, removed, submitted=info.submitted, engine=engine):
             store.delete_source(info.id)
             report = reason.on_source_removed(store, info.id, engine=engine, removed=removed, workers=workers)
+        store.note_change()
     return info, report

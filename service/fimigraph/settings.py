@@ -25,8 +25,8 @@ class Settings(BaseSettings):
         "Store queries the native engine runs at once while it adds or retracts a source "
         "(default: min(4, cores)); 1 keeps a core free for the API."))
     compact_after: int = Field(default=100, ge=0, description=(
-        "The server compacts the store after this many changes (sources added, replaced or retracted), "
-        "in the background; 0 never."))
+        "Compact the store once this many changes (sources added, replaced or retracted, by any process) "
+        "were made since its last compaction: the server in the background, `load` and `retract` at their end; 0 never."))
     host: str = Field(default="127.0.0.1", description="Address the server listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the server listens on.")
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="Largest source document accepted.")

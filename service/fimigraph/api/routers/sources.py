@@ -21,7 +21,7 @@ router = APIRouter(prefix="/sources", tags=["sources"])
 
 def _changed(compactor: Compactor, background: BackgroundTasks) -> None:
     # After the response is sent: a compaction took 35-73 s at 1M triples.
-    if compactor.changed():
+    if compactor.due():
         background.add_task(compactor.compact)
 
 
