@@ -645,7 +645,35 @@ class Planner:
                 for f in ready:
                     filters.remove(f)
 
-        def flush() -> None:
+        pulled: set[int] = set()  # OPTIONALs emitted early, by pull()
+
+        def pull(after: list[Element]) -> bool:
+            # The OPTIONALs right after the segment, evaluated before the segment's remaining joins
+            # when that readies a filter: Join(LeftJoin(A, O), J) = LeftJoin(Join(A, J), O) when
+            # J and O share only variables A certainly binds. The interval checks (a link's
+            # validity against its subject's activity) then reject rows before lookups that
+            # cannot (``?state a fimi:State``, the ranks): at 1M, a chain query that kept none of
+            # its 954 candidate rows went from 0.11 to 0.075 s.
+            joins_left = set().union(*(_mentions(x) for x in segment))
+            taken: list[Element] = []
+            for o in after:
+                if o.kind == "filter" or id(o) in pulled:
+                    continue
+                if o.kind != "optional" or (_mentions(o) & joins_left) - certain \
+                        or not o.branches[0].vars() & certain:
+                    break
+                taken.append(o)
+                still = [x for x in rest if all(x is not t for t in taken)]
+                later = set().union(*({x.var} if x.kind == "bind" else _mentions(x) for x in still))
+                if any(not f.negation and not ((f.vars - certain) & later) for f in filters):
+                    for t in taken:
+                        emit(self.barrier(t, bound, lateral=True), [t])
+                        bound.update(t.branches[0].binds())
+                        pulled.add(id(t))
+                    return True
+            return False
+
+        def flush(after: list[Element]) -> None:
             nonlocal by_key
             while segment:
                 fixed = frozenset(constants)
@@ -681,18 +709,24 @@ class Planner:
                     if self._reads_rule_output(x, bound):
                         repeated.add(x.o.value)
                     bound.update(x.binds())
+                while early_filters and segment and pull(after):
+                    pass
 
-        for e in elements:
+        for i, e in enumerate(elements):
+            if id(e) in pulled:
+                continue
             if e.joins:
                 segment.append(e)
             elif e.kind != "filter":
-                flush()
+                flush(elements[i:])
+                if id(e) in pulled:
+                    continue
                 emit(self.barrier(e, bound, lateral=bool(out)), [e])
                 if e.kind == "bind":
                     bound.add(e.var)
                 elif e.kind == "optional":
                     bound.update(e.branches[0].binds())
-        flush()
+        flush([])
         return "\n".join(out + [f.text for f in filters])
 
     def _by_key(self, step: list[Element], bound: set[str], prefix: str) -> str:
