@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from support import ACCOUNT, AZERBAIJAN, CAMPAIGN, CASE, INDIVIDUAL, PARTY, SAMPLES, SEED_FILES, Proxy, denial, store_dump
+from support import ACCOUNT, AZERBAIJAN, CAMPAIGN, CASE, INDIVIDUAL, PARTY, SAMPLES, SEED_FILES, Proxy, denial, full_disk, store_dump
 
 from conftest import make_client
 from fimigraph.store import GraphStore
@@ -253,9 +253,6 @@ def test_compact_after_0_never_compacts(seed_store: GraphStore) -> None:
 def test_a_failed_compaction_is_logged_and_tried_again(seed_store: GraphStore, monkeypatch: pytest.MonkeyPatch,
                                                        caplog: pytest.LogCaptureFixture) -> None:
     """A compaction that fails does not fail the change (already answered): it is logged and the next change tries again."""
-    def full_disk() -> None:  # RocksDB cannot write its compacted files
-        raise OSError("No space left on device")
-
     with make_client(seed_store, compact_after=1) as client:
         sid = client.get("/sources").json()[0]["id"]
         monkeypatch.setattr(seed_store, "ox", Proxy(seed_store.ox, optimize=full_disk))

@@ -7,7 +7,6 @@ import json
 import re
 import shutil
 from dataclasses import dataclass
-from types import SimpleNamespace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ def one_line_error(stderr: str) -> str:
 def dump(store: Path) -> list[str]:
     """Every quad of a store, sorted: equal dumps, equal stores."""
     handle = ox.Store.read_only(str(store))
-    lines = store_dump(SimpleNamespace(ox=handle))
+    lines = store_dump(handle)
     del handle
     gc.collect()  # let go of RocksDB before the next command opens the store
     return lines

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from support import ACCOUNT, CAMPAIGN, QUERIES, SAMPLES, SEED_FILES, Proxy, run_cli, store_dump
+from support import ACCOUNT, CAMPAIGN, QUERIES, SAMPLES, SEED_FILES, Proxy, full_disk, run_cli, store_dump
 
 from fimigraph.store import GraphStore
 
@@ -67,9 +67,6 @@ def test_a_compaction_that_fails_after_a_command_is_a_warning(seed_store: GraphS
     """The command's changes are made: a full disk while compacting after them warns, and the count stays for the next try."""
     from fimigraph import cli
     from fimigraph.settings import Settings
-
-    def full_disk() -> None:
-        raise OSError("No space left on device")
 
     monkeypatch.setattr(seed_store, "ox", Proxy(seed_store.ox, optimize=full_disk))
     cli._compact_if_due(seed_store, Settings(store=seed_store.path, compact_after=2))  # what load and retract end with

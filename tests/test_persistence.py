@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import CAMPAIGN, SAMPLES, SEED_FILES, Proxy, run_cli, running_server, store_dump
+from support import CAMPAIGN, SAMPLES, SEED_FILES, Proxy, full_disk, run_cli, running_server, store_dump
 
 from fimigraph import native, reason, vocab
 from fimigraph.attribution import attribution
@@ -67,10 +67,6 @@ def test_the_store_refuses_to_write_a_source_it_holds_already(tmp_path: Path) ->
     assert len(store.sources()) == 1
 
 
-def _full_disk(*args: object, **kwargs: object) -> None:
-    raise OSError("No space left on device")
-
-
 def _rebuilt(*args: object, **kwargs: object) -> None:
     raise AssertionError("the inferred graph was derived again")
 
@@ -88,8 +84,8 @@ def test_a_change_whose_reasoning_fails_leaves_the_store_as_it_was(
     assert "2024-07-26T09:00:00Z" in "\n".join(before)
     answer = attribution(seed_store, str(CAMPAIGN))
     with monkeypatch.context() as patch:
-        patch.setattr(reason, "on_source_added", _full_disk)
-        patch.setattr(reason, "on_source_removed", _full_disk)
+        patch.setattr(reason, "on_source_added", full_disk)
+        patch.setattr(reason, "on_source_removed", full_disk)
         with pytest.raises(OSError, match="No space left"):
             if change == "retract":
                 retract(seed_store, seed_store.sources()[-1].id)
@@ -156,8 +152,8 @@ def test_a_change_whose_undo_fails_too_is_derived_again(seed_store: GraphStore, 
     """If putting the inferred graph back fails as well, the run's note stays and the graph is rebuilt."""
     before = store_dump(seed_store)
     with monkeypatch.context() as patch:
-        patch.setattr(native.Engine, "_change", _full_disk)
-        patch.setattr(native.Engine, "_put_back", _full_disk)
+        patch.setattr(native.Engine, "_change", full_disk)
+        patch.setattr(native.Engine, "_put_back", full_disk)
         with pytest.raises(OSError, match="No space left"):
             _make_change(seed_store, "retract")
     assert store_dump(seed_store) == before

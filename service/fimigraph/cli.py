@@ -21,6 +21,7 @@ from rich.table import Table
 
 from . import __version__, reason
 from .attribution import attribution as attribution_of, attribution_stix
+from .compaction import due as compaction_due
 from .errors import FimigraphError, InputError, StoreError
 from .explain import explain as explain_node, render_text
 from .ingest import ingest, media_type_for, read_document, retract as retract_source
@@ -354,7 +355,7 @@ def _compact(graph_store: GraphStore) -> tuple[int, float]:
 def _compact_if_due(graph_store: GraphStore, settings: Settings) -> None:
     """After a command's changes: flush, and compact if the store's changes (by any process) reached the setting."""
     graph_store.flush()
-    if not 0 < settings.compact_after <= graph_store.changes_since_compaction():
+    if not compaction_due(graph_store, after=settings.compact_after):
         return
     try:
         with _spinner() as progress:

@@ -25,6 +25,11 @@ from .store import GraphStore
 log = logging.getLogger("fimigraph.compaction")
 
 
+def due(store: GraphStore, *, after: int) -> bool:
+    """Whether ``store`` made ``after`` changes or more since its last compaction (never if ``after`` is 0)."""
+    return after > 0 and store.changes_since_compaction() >= after
+
+
 class Compactor:
     """Compacts a store once its count of changes (see :meth:`GraphStore.note_change`) reaches ``after`` (never if 0), one compaction at a time."""
 
@@ -38,7 +43,7 @@ class Compactor:
 
     def due(self) -> bool:
         """Whether the store has made enough changes since its last compaction to compact it now."""
-        return self.after > 0 and self.store.changes_since_compaction() >= self.after
+        return due(self.store, after=self.after)
 
     def compact(self) -> bool:
         """Compact now unless a compaction is running already (then False); failures are logged, not raised."""

@@ -628,6 +628,13 @@ class Planner:
         constants: set[str] = set()
         repeated: set[str] = set()  # bound by a forward lookup of the rules' output: rows share them
 
+        def ready(remaining: list[Element]) -> list[Element]:
+            """The filters whose variables ``remaining`` (elements still to plan) can no longer change."""
+            # A later BIND reads its variables but cannot change them (SPARQL forbids binding a
+            # variable already in scope), so it does not hold a filter back.
+            later = set().union(*({x.var} if x.kind == "bind" else _mentions(x) for x in remaining))
+            return [f for f in filters if not f.negation and not ((f.vars - certain) & later)]
+
         def emit(text: str, done: list[Element]) -> None:
             out.append(text)
             for x in done:
@@ -636,14 +643,18 @@ class Planner:
                     certain.update(x.binds())
             if not early_filters:
                 return
-            # A later BIND reads its variables but cannot change them (SPARQL forbids binding a
-            # variable already in scope), so it does not hold a filter back.
-            later = set().union(*({x.var} if x.kind == "bind" else _mentions(x) for x in rest))
-            ready = [f for f in filters if not f.negation and not ((f.vars - certain) & later)]
-            if ready:
-                out[:] = ["{ " + "\n".join(out + [f.text for f in ready]) + " }"]
-                for f in ready:
+            if ready_now := ready(rest):
+                out[:] = ["{ " + "\n".join(out + [f.text for f in ready_now]) + " }"]
+                for f in ready_now:
                     filters.remove(f)
+
+        def barrier(e: Element) -> None:
+            """Emit an OPTIONAL, MINUS or BIND where it stands in the plan."""
+            emit(self.barrier(e, bound, lateral=bool(out)), [e])
+            if e.kind == "bind":
+                bound.add(e.var)
+            elif e.kind == "optional":
+                bound.update(e.branches[0].binds())
 
         pulled: set[int] = set()  # OPTIONALs emitted early, by pull()
 
@@ -663,12 +674,9 @@ class Planner:
                         or not o.branches[0].vars() & certain:
                     break
                 taken.append(o)
-                still = [x for x in rest if all(x is not t for t in taken)]
-                later = set().union(*({x.var} if x.kind == "bind" else _mentions(x) for x in still))
-                if any(not f.negation and not ((f.vars - certain) & later) for f in filters):
+                if ready([x for x in rest if all(x is not t for t in taken)]):
                     for t in taken:
-                        emit(self.barrier(t, bound, lateral=True), [t])
-                        bound.update(t.branches[0].binds())
+                        barrier(t)
                         pulled.add(id(t))
                     return True
             return False
@@ -719,13 +727,8 @@ class Planner:
                 segment.append(e)
             elif e.kind != "filter":
                 flush(elements[i:])
-                if id(e) in pulled:
-                    continue
-                emit(self.barrier(e, bound, lateral=bool(out)), [e])
-                if e.kind == "bind":
-                    bound.add(e.var)
-                elif e.kind == "optional":
-                    bound.update(e.branches[0].binds())
+                if id(e) not in pulled:
+                    barrier(e)
         flush([])
         return "\n".join(out + [f.text for f in filters])
 

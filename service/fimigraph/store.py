@@ -168,17 +168,13 @@ class GraphStore:
         ``load``, a server starting) paid before its first change. A run that starts deletes
         the record in the transaction that notes it, so an interrupted run leaves none.
         """
-        n = self._inferred_note(FIMI.inferredTriples)
+        n = self._note(INFERRED_GRAPH, FIMI.inferredTriples)
         return int(n) if n is not None else None
 
     def derived_with(self) -> str | None:
         """The fingerprint of the rules the last completed reasoning run derived the inferred graph with (None: not recorded)."""
-        h = self._inferred_note(FIMI.derivedWith)
+        h = self._note(INFERRED_GRAPH, FIMI.derivedWith)
         return str(h) if h is not None else None
-
-    def _inferred_note(self, prop: URIRef) -> Any:
-        """The value of one of the store's notes on the inferred graph (None: not there, or not one)."""
-        return self._note(INFERRED_GRAPH, prop)
 
     def _note(self, subject: URIRef, prop: URIRef) -> Any:
         """The value of one of the store's notes, in the source-metadata graph (None: not there, or not one)."""
