@@ -45,6 +45,10 @@ class Compactor:
         """Whether the store has made enough changes since its last compaction to compact it now."""
         return due(self.store, after=self.after)
 
+    def compact_if_due(self) -> bool:
+        """Compact if :meth:`due` (and none is running); for after a change's response, since it reads the store."""
+        return self.due() and self.compact()
+
     def compact(self) -> bool:
         """Compact now unless a compaction is running already (then False); failures are logged, not raised."""
         if not self._running.acquire(blocking=False):

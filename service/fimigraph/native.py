@@ -633,7 +633,10 @@ class Planner:
 
         constants: set[str] = set()
         repeated: set[str] = set()  # bound by a forward lookup of the rules' output: rows share them
-        trail: list[tuple[list[Element] | None, frozenset[str]]] = []  # see _key_steps
+        # The plan so far, for _key_steps: (a join step, what was bound before it), or (None, what an
+        # OPTIONAL or BIND bound there). A cut plan must keep a barrier whose variables it reads: a
+        # step rendered as bound there (an existence check, LIMIT 1) would be wrong without it.
+        trail: list[tuple[list[Element] | None, frozenset[str]]] = []
 
         def ready(remaining: list[Element], known: set[str] | None = None) -> list[Element]:
             """The filters whose variables ``remaining`` (elements still to plan) can no longer
