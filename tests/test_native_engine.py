@@ -116,7 +116,7 @@ def test_generated_world_same_as_pyshacl(seed: int) -> None:
 def test_same_as_pyshacl_when_rows_are_probed_and_writes_batched(monkeypatch: pytest.MonkeyPatch) -> None:
     """The paths large stores take (anchor costs measured on a few rows first, writes in batches)
     give the same graph: forced here on a small world."""
-    monkeypatch.setattr(native, "_PROBE", 1)
+    monkeypatch.setattr(native, "_PROBE", 2)  # so the probe is spread over the delta, not its first row
     monkeypatch.setattr(native, "_BATCH", 7)
     probed = []
     real = native.Engine._anchored
@@ -124,6 +124,30 @@ def test_same_as_pyshacl_when_rows_are_probed_and_writes_batched(monkeypatch: py
     store = _world_store(1, claims=35)
     reason.infer(store, engine="native")
     assert any(len(r) == 2 for r in probed), "no rule was run on a probe first"
+    inferred = Graph().parse(data=store.dump_graph(I), format="nt")
+    reference, _passes = reason.pyshacl_fixpoint(Graph().parse(data=store.reasoning_input().decode(), format="nt"))
+    same(inferred, reference)
+
+
+def test_a_variant_chosen_whole_after_its_probes_runs_once_a_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When every anchor of a variant is probed and each then finds the whole variant cheaper (as
+    attribution-conflict's three anchors did at 1M), the whole variant runs once, and the graph is the same."""
+    monkeypatch.setattr(native, "_PROBE", 1)
+    real_whole = native.Engine._whole
+    # Whole variants measured free: every choice made after a probe picks the whole variant.
+    monkeypatch.setattr(native.Engine, "_whole",
+                        lambda self, i, k: (real_whole(self, i, k)[0], lambda secs: self._full_secs.__setitem__((i, k), 0.0)))
+    steps: list[list[str]] = []
+    real_construct, real_run_into = native.Engine._construct, native.Engine._run_into
+    monkeypatch.setattr(native.Engine, "_construct", lambda self, q: steps[-1].append(q) or real_construct(self, q))
+    monkeypatch.setattr(native.Engine, "_run_into", lambda self, qs, g, **kw: steps.append([]) or real_run_into(self, qs, g, **kw))
+    store = _world_store(1, claims=35)
+    reason.infer(store, engine="native")
+    wholes = {reason._program().plan(i, k) for i, r in enumerate(reason.native_rules()) for k in range(len(r.variants))}
+    assert any(step[0] not in wholes and set(step) & wholes for step in steps if step), "no variant was chosen whole after a probe"
+    for step in steps:
+        ran = [q for q in step if q in wholes]
+        assert len(ran) == len(set(ran)), "a variant ran whole twice in one step"
     inferred = Graph().parse(data=store.dump_graph(I), format="nt")
     reference, _passes = reason.pyshacl_fixpoint(Graph().parse(data=store.reasoning_input().decode(), format="nt"))
     same(inferred, reference)

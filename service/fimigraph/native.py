@@ -1738,6 +1738,7 @@ class Engine:
         # one anchored row, to choose between anchoring on the delta and running the whole variant.
         self._full_secs: dict[tuple[int, int], float] = {}
         self._row_secs: _Costs = {}
+        self._whole_chosen: set[tuple[int, int]] = set()  # variants run whole in the current step (see _whole_or_anchored)
         self._sigs: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         self._extents: dict[tuple[str, str], int] = {}
 
@@ -1787,6 +1788,7 @@ class Engine:
         raw = ox.Store()  # the output, deduplicated
         d = self.stats.detail
         pending = list(queries)
+        timings: list[tuple[Callable[[float], None], float, int]] = []  # timed queries: callback, seconds, output size
         while pending:
             if callable(pending[0]):  # a choice made once the queries before it have run
                 pending[:0] = pending.pop(0)()
@@ -1800,12 +1802,15 @@ class Engine:
             outputs = self._parallel([functools.partial(self._construct, q) for q, _ in wave])
             t1 = time.perf_counter()
             for (_q, timed), (out, secs) in zip(wave, outputs):
+                t2 = time.perf_counter()
                 with out:
-                    if out.tell():
+                    if size := out.tell():
                         out.seek(0)
                         raw.load(out, format=NT)
                 if timed is not None:
-                    timed(secs)
+                    secs += time.perf_counter() - t2  # reading its output back is part of its cost
+                    timed(secs)  # now: a choice among the next queries may depend on it
+                    timings.append((timed, secs, size))
             d["query"] = d.get("query", 0.0) + t1 - t
             d["load"] = d.get("load", 0.0) + time.perf_counter() - t1
         t, write_before = time.perf_counter(), d.get("write", 0.0)
@@ -1857,7 +1862,14 @@ class Engine:
         if n:
             self._gens[graph] = subjects
             self._sigs[graph] = (frozenset(p for s in pred_sets for p in s), frozenset(classes))
-        d["dedup"] = d.get("dedup", 0.0) + time.perf_counter() - t - d.get("write", 0.0) + write_before
+        dedup = time.perf_counter() - t - d.get("write", 0.0) + write_before
+        d["dedup"] = d.get("dedup", 0.0) + dedup
+        # So is comparing its output with what is held, shared by output size: a whole variant
+        # run again in a later pass re-derives all that earlier passes found (at 1M, chain in a
+        # rebuild's third pass: 273 s of query, then 134 s to read and compare its output).
+        total = sum(size for _, _, size in timings)
+        for timed, secs, size in timings if total else ():
+            timed(secs + dedup * size / total)
         return n
 
     def _construct(self, query: str) -> tuple[Any, float]:
@@ -1892,7 +1904,7 @@ class Engine:
                     delta = [g for gid, g in gens if gid > wm[i]]
                     sig = (frozenset().union(*(self._sigs[g][0] for g in delta)),  # what the generations hold
                            frozenset().union(*(self._sigs[g][1] for g in delta)))
-                    queries = []
+                    queries, self._whole_chosen = [], set()
                     for k, anchors in enumerate(self.derived[i]) if delta else ():
                         if anchors.full:
                             queries.append(self._whole(i, k)[0])
@@ -1944,15 +1956,25 @@ class Engine:
             values = [s for s in values if s not in self._new_values or needs <= self._new_values[s]]
         if (i, k) in self._full_secs and (i, k, var) not in self._row_secs and len(values) > _PROBE:
             # The cost of an anchor row is not known yet and a wrong guess is costly (at 100k a
-            # chain row costs 2 ms, ten times the default): measure it on a few, then choose.
-            return [self._anchored_query(i, k, var, values[:_PROBE], self._row_secs),
-                    lambda: self._whole_or_anchored(i, k, var, values[_PROBE:])]
+            # chain row costs 0.3 ms, more than the default): measure it on a few, then choose.
+            # The few are spread over the delta: its first rows are no sample (the nodes written
+            # first fan out most: at 100k the first 100 chain rows cost 2-3 times the average).
+            step = len(values) // _PROBE
+            probe, rest = values[::step], [v for j, v in enumerate(values) if j % step]
+            return [self._anchored_query(i, k, var, probe, self._row_secs),
+                    lambda: self._whole_or_anchored(i, k, var, rest)]
         return self._whole_or_anchored(i, k, var, values) if values else []
 
     def _whole_or_anchored(self, i: int, k: int, var: str, values: list[Any]) -> list[_Item]:
-        """The cheaper of variant k anchored on ``values`` and the whole variant, by the times measured so far."""
+        """The cheaper of variant k anchored on ``values`` and the whole variant, by the times measured so far
+        (nothing when the whole variant is already chosen in this step: it covers every anchor)."""
+        if (i, k) in self._whole_chosen:
+            # Each anchor's choice may be made after its probe has run: without this, the whole
+            # variant ran once per anchor (attribution-conflict at 1M: five whole runs where two would do, 180 s more).
+            return []
         full = self._full_secs.get((i, k))
         if full is not None and len(values) * self._row_secs.get((i, k, var), _ROW_SECS) > full:
+            self._whole_chosen.add((i, k))
             return [self._whole(i, k)]
         return self._anchored_on(i, k, var, values)
 
