@@ -1736,7 +1736,8 @@ class Engine:
         self._run = f"{time.time_ns():x}-{next(_RUNS)}"
         # Seconds of each variant's full query (measured on the first pass of a rebuild) and of
         # one anchored row, to choose between anchoring on the delta and running the whole variant.
-        self._full_secs: dict[tuple[int, int], float] = {}
+        self._full_secs: dict[tuple[int, int], tuple[float, int]] = {}  # with the store's size then (see ``_size``)
+        self._asserted = 0  # quads in the store when a rebuild began (its inferred graph emptied)
         self._row_secs: _Costs = {}
         self._whole_chosen: set[tuple[int, int]] = set()  # variants run whole in the current step (see _whole_or_anchored)
         self._sigs: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
@@ -1972,7 +1973,10 @@ class Engine:
             # Each anchor's choice may be made after its probe has run: without this, the whole
             # variant ran once per anchor (attribution-conflict at 1M: five whole runs where two would do, 180 s more).
             return []
-        full = self._full_secs.get((i, k))
+        measured = self._full_secs.get((i, k))
+        # A whole variant reads more as the store grows: at 1M chain's took 89 s in a rebuild's
+        # second pass and 175 s in its third, over 4.6M then 8.7M triples. Scaled by that growth.
+        full = None if measured is None else measured[0] * self._size() / measured[1]
         if full is not None and len(values) * self._row_secs.get((i, k, var), _ROW_SECS) > full:
             self._whole_chosen.add((i, k))
             return [self._whole(i, k)]
@@ -1980,7 +1984,15 @@ class Engine:
 
     def _whole(self, i: int, k: int) -> tuple[str, Callable[[float], None]]:
         """Variant k of rule i over all focus nodes (planned once), timed into ``_full_secs``."""
-        return self.program.plan(i, k), self._timer(self._full_secs, (i, k))
+        size = self._size()
+
+        def record(secs: float) -> None:
+            self._full_secs[i, k] = (secs, size)
+        return self.program.plan(i, k), record
+
+    def _size(self) -> int:
+        """Triples a whole variant reads from, as far as this run knows: what the store held when it began, and what it added."""
+        return max(1, self._asserted + self.stats.added)
 
     def _plan(self, i: int, k: int, *, first: str, bound: set[str], select: list[str] | None = None,
               drop_filters: bool = False) -> str:
@@ -2022,6 +2034,7 @@ class Engine:
         started = time.perf_counter()
         self.clear_scratch()  # also what an incremental attempt that fell back to a rebuild staged
         self._empty(self.inferred)
+        self._asserted = len(self.ox)  # 0.2 s at 1M
         self.stats.detail["empty"] = time.perf_counter() - started
         self._gens, self._minted, self._new_values, self._bulk = {}, set(), {}, True
         # One query at a time: side by side, a rebuild's largest queries hold their intermediate
