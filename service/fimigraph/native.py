@@ -1734,9 +1734,10 @@ class Engine:
         # tombstones for a while, and a graph reusing a dropped graph's name (so its index
         # range) scans them all, measured 80x slower on a small graph after a large one.
         self._run = f"{time.time_ns():x}-{next(_RUNS)}"
-        # Seconds of each variant's full query (measured on the first pass of a rebuild) and of
-        # one anchored row, to choose between anchoring on the delta and running the whole variant.
-        self._full_secs: dict[tuple[int, int], tuple[float, int]] = {}  # with the store's size then (see ``_size``)
+        # Seconds of each variant's whole query (its last run in a rebuild, with the store's size
+        # then: see ``_size``) and of one anchored row, to choose between anchoring on the delta
+        # and running the whole variant.
+        self._full_secs: dict[tuple[int, int], tuple[float, int]] = {}
         self._asserted = 0  # quads in the store when a rebuild began (its inferred graph emptied)
         self._row_secs: _Costs = {}
         self._whole_chosen: set[tuple[int, int]] = set()  # variants run whole in the current step (see _whole_or_anchored)
@@ -1959,8 +1960,10 @@ class Engine:
             # The cost of an anchor row is not known yet and a wrong guess is costly (at 100k a
             # chain row costs 0.3 ms, more than the default): measure it on a few, then choose.
             # The few are spread over the delta: its first rows are no sample (the nodes written
-            # first fan out most: at 100k the first 100 chain rows cost 2-3 times the average).
-            step = len(values) // _PROBE
+            # first fan out most: at 100k the first 100 chain rows cost 1.2 ms each, 100 spread ones 0.6 ms).
+            # And they are 1 % of a large delta: a query's own cost, shared by only 100 rows, made a
+            # chain row at 1M look like 0.93 ms where 243k rows together cost 0.42 ms each.
+            step = min(len(values) // _PROBE, 100)
             probe, rest = values[::step], [v for j, v in enumerate(values) if j % step]
             return [self._anchored_query(i, k, var, probe, self._row_secs),
                     lambda: self._whole_or_anchored(i, k, var, rest)]
@@ -2034,7 +2037,7 @@ class Engine:
         started = time.perf_counter()
         self.clear_scratch()  # also what an incremental attempt that fell back to a rebuild staged
         self._empty(self.inferred)
-        self._asserted = len(self.ox)  # 0.2 s at 1M
+        self._asserted = len(self.ox)  # counted: 2 s for 10M quads
         self.stats.detail["empty"] = time.perf_counter() - started
         self._gens, self._minted, self._new_values, self._bulk = {}, set(), {}, True
         # One query at a time: side by side, a rebuild's largest queries hold their intermediate
