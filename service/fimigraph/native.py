@@ -1781,7 +1781,9 @@ class Engine:
         """Run CONSTRUCT queries; write the triples no graph holds yet to the inferred graph, note
         them as generation ``graph`` (see ``_gens``); return how many.
 
-        A query may come with a callback that receives its run time, or be deferred (see ``_Item``). ``fresh_only``: raise
+        A query may come with a callback that receives its cost: its run time and the reading back
+        of its output, then again with its share of comparing the output with the store. Or it may
+        be deferred (see ``_Item``). ``fresh_only``: raise
         :class:`_NeedsRebuild` if a new triple's subject is an inferred node this run did not
         write: incremental insertion assumes a node's triples are all derived together (its
         IRI is minted from its premises); new triples on an existing node would make OPTIONAL
