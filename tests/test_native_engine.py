@@ -136,7 +136,7 @@ def test_a_variant_chosen_whole_after_its_probes_runs_once_a_step(monkeypatch: p
     real_whole = native.Engine._whole
     # Whole variants measured free: every choice made after a probe picks the whole variant.
     monkeypatch.setattr(native.Engine, "_whole",
-                        lambda self, i, k: (real_whole(self, i, k)[0], lambda secs: self._full_secs.__setitem__((i, k), (0.0, 1))))
+                        lambda self, i, k: (real_whole(self, i, k)[0], lambda secs: self._full_secs.__setitem__((i, k), 0.0)))
     steps: list[list[str]] = []
     real_construct, real_run_into = native.Engine._construct, native.Engine._run_into
     monkeypatch.setattr(native.Engine, "_construct", lambda self, q: steps[-1].append(q) or real_construct(self, q))

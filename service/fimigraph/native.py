@@ -1583,6 +1583,7 @@ NT = ox.RdfFormat.N_TRIPLES
 _RUNS = itertools.count()
 _BATCH = 200_000  # quads written at once
 _PROBE = 100  # anchor rows a rule is first run on to measure their cost
+_PROBE_EVERY = 100  # at most every 100th row of a larger delta: its probe is 1 % of it
 WORKERS = min(4, os.cpu_count() or 1)  # store reads an engine runs at once, by default
 _ROW_SECS = 2e-4  # what an anchor row costs until measured
 _SHARE_SECS = 0.02  # anchor rows are shared among workers in parts of at least this many seconds (a query's own cost: ~1 ms)
@@ -1734,10 +1735,10 @@ class Engine:
         # tombstones for a while, and a graph reusing a dropped graph's name (so its index
         # range) scans them all, measured 80x slower on a small graph after a large one.
         self._run = f"{time.time_ns():x}-{next(_RUNS)}"
-        # Seconds of each variant's whole query (its last run in a rebuild, with the store's size
-        # then: see ``_size``) and of one anchored row, to choose between anchoring on the delta
+        # Seconds of each variant's whole query (its last run in a rebuild) per triple of the store
+        # then (see ``_size``), and of one anchored row, to choose between anchoring on the delta
         # and running the whole variant.
-        self._full_secs: dict[tuple[int, int], tuple[float, int]] = {}
+        self._full_secs: dict[tuple[int, int], float] = {}
         self._asserted = 0  # quads in the store when a rebuild began (its inferred graph emptied)
         self._row_secs: _Costs = {}
         self._whole_chosen: set[tuple[int, int]] = set()  # variants run whole in the current step (see _whole_or_anchored)
@@ -1914,9 +1915,9 @@ class Engine:
                             queries.append(self._whole(i, k)[0])
                         else:
                             live = self._delta_anchors(i, k, sig)
-                            chosen = [self._anchored(i, k, v, ps, delta) for v, ps in sorted(live.items())]
-                            whole = [c[:1] for c in chosen if c and c[0][0] == self._whole(i, k)[0]]
-                            queries += whole[0] if whole else [q for c in chosen for q in c]  # the whole variant covers every anchor
+                            chosen = [q for v, ps in sorted(live.items()) for q in self._anchored(i, k, v, ps, delta)]
+                            # The whole variant covers every anchor (see _whole_or_anchored).
+                            queries += [self._whole(i, k)] if (i, k) in self._whole_chosen else chosen
                     if not queries:
                         wm[i] = self._counter
                         continue
@@ -1965,7 +1966,7 @@ class Engine:
             # first fan out most: at 100k the first 100 chain rows cost 1.2 ms each, 100 spread ones 0.6 ms).
             # And they are 1 % of a large delta: a query's own cost, shared by only 100 rows, made a
             # chain row at 1M look like 0.93 ms where 243k rows together cost 0.42 ms each.
-            step = min(len(values) // _PROBE, 100)
+            step = min(len(values) // _PROBE, _PROBE_EVERY)
             probe, rest = values[::step], [v for j, v in enumerate(values) if j % step]
             return [self._anchored_query(i, k, var, probe, self._row_secs),
                     lambda: self._whole_or_anchored(i, k, var, rest)]
@@ -1978,10 +1979,10 @@ class Engine:
             # Each anchor's choice may be made after its probe has run: without this, the whole
             # variant ran once per anchor (attribution-conflict at 1M: five whole runs where two would do, 180 s more).
             return []
-        measured = self._full_secs.get((i, k))
         # A whole variant reads more as the store grows: at 1M chain's took 89 s in a rebuild's
-        # second pass and 175 s in its third, over 4.6M then 8.7M triples. Scaled by that growth.
-        full = None if measured is None else measured[0] * self._size() / measured[1]
+        # second pass and 175 s in its third, over 4.6M then 8.7M triples. Hence a cost per triple.
+        rate = self._full_secs.get((i, k))
+        full = None if rate is None else rate * self._size()
         if full is not None and len(values) * self._row_secs.get((i, k, var), _ROW_SECS) > full:
             self._whole_chosen.add((i, k))
             return [self._whole(i, k)]
@@ -1989,15 +1990,11 @@ class Engine:
 
     def _whole(self, i: int, k: int) -> tuple[str, Callable[[float], None]]:
         """Variant k of rule i over all focus nodes (planned once), timed into ``_full_secs``."""
-        size = self._size()
-
-        def record(secs: float) -> None:
-            self._full_secs[i, k] = (secs, size)
-        return self.program.plan(i, k), record
+        return self.program.plan(i, k), self._timer(self._full_secs, (i, k), self._size())
 
     def _size(self) -> int:
         """Triples a whole variant reads from, as far as this run knows: what the store held when it began, and what it added."""
-        return max(1, self._asserted + self.stats.added)
+        return self._asserted + self.stats.added
 
     def _plan(self, i: int, k: int, *, first: str, bound: set[str], select: list[str] | None = None,
               drop_filters: bool = False) -> str:
