@@ -18,7 +18,7 @@ from rdflib.compare import isomorphic
 from fimigraph import native, reason
 from fimigraph.ruleset import rules_graph
 from fimigraph.store import GraphStore
-from fimigraph.vocab import INFERRED_GRAPH
+from fimigraph.vocab import FIMI, INFERRED_GRAPH
 from native_worlds import random_world
 from rulecases import (
     blank_inferred,
@@ -151,6 +151,49 @@ def test_a_variant_chosen_whole_after_its_probes_runs_once_a_step(monkeypatch: p
     inferred = Graph().parse(data=store.dump_graph(I), format="nt")
     reference, _passes = reason.pyshacl_fixpoint(Graph().parse(data=store.reasoning_input().decode(), format="nt"))
     same(inferred, reference)
+
+
+@pytest.mark.parametrize("hop_objects", [native._HOP_OBJECTS, 1])
+def test_a_rule_is_not_anchored_on_new_nodes_without_what_it_needs(monkeypatch: pytest.MonkeyPatch, hop_objects: int) -> None:
+    """organ-to-state lifts what targets a state organ: a rebuild does not anchor it on the nodes it
+    created that target something else (chain's links target states); the graph is the same.
+    Once a hop's objects are no longer noted (more than ``_HOP_OBJECTS``), that neighbour is not
+    checked, and the graph is still the same."""
+    monkeypatch.setattr(native, "_PROBE", 10**9)  # each anchor's values go to one choice, where they are seen
+    monkeypatch.setattr(native, "_HOP_OBJECTS", hop_objects)
+    checking, created, dropped = True, [], []
+    real_may_match, real_choice = native.Engine._may_match, native.Engine._whole_or_anchored
+    monkeypatch.setattr(native.Engine, "_may_match", lambda self, *a: real_may_match(self, *a) if checking else True)
+
+    def choice(self: native.Engine, i: int, k: int, var: str, values: list) -> list:
+        if self.rules[i].name.endswith("organ-to-state") and var == "inner":
+            created.extend(v for v in values if v in self._new_values)
+            dropped.extend(self._hops_dropped)
+        return real_choice(self, i, k, var, values)
+
+    monkeypatch.setattr(native.Engine, "_whole_or_anchored", choice)
+    store = _world_store(1, claims=35)
+    reason.infer(store, engine="native")
+    organ = ox.NamedNode(FIMI.StateOrgan)
+
+    def lifted(node: ox.NamedNode) -> bool:
+        return any(next(store.ox.quads_for_pattern(q.object, ox.NamedNode(native.RDF_TYPE), organ, None), None)
+                   for q in store.ox.quads_for_pattern(node, ox.NamedNode(FIMI.linkTarget), None, None))
+
+    checked = list(created)
+    inferred = set(Graph().parse(data=store.dump_graph(I), format="nt"))
+    checking = False
+    created.clear()
+    unchecked_store = _world_store(1, claims=35)
+    reason.infer(unchecked_store, engine="native")
+    assert any(not lifted(v) for v in created), "the world gives organ-to-state no new node to skip"
+    if hop_objects > 1:
+        assert all(lifted(v) for v in checked), "organ-to-state was anchored on a new node that targets no state organ"
+    else:
+        assert str(FIMI.linkTarget) in dropped and any(not lifted(v) for v in checked)
+    assert inferred == set(Graph().parse(data=unchecked_store.dump_graph(I), format="nt"))
+    same(Graph().parse(data=store.dump_graph(I), format="nt"),
+         reason.pyshacl_fixpoint(Graph().parse(data=store.reasoning_input().decode(), format="nt"))[0])
 
 
 def test_a_generation_notes_every_new_triple_of_a_node() -> None:

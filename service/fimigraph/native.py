@@ -32,7 +32,7 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -901,6 +901,16 @@ class Sig:
     minted: bool  # the subject is an IRI the rule mints (BIND(IRI(CONCAT("prefix", …))))
 
 
+@dataclass(frozen=True)
+class Requirement:
+    """What every match of a rule variant requires of one variable's value, checked before anchoring on it."""
+
+    values: frozenset[tuple[str, str]]  # (predicate, IRI) of its own triples: ``?v a <C>``, ``?l fimi:directness fimi:Direct``
+    # (predicate, what the object's own triples must hold) of a neighbour: ``?inner fimi:linkTarget ?organ .
+    # ?organ a fimi:StateOrgan``: at least one object of the predicate has them.
+    hops: tuple[tuple[str, frozenset[tuple[str, str]]], ...]
+
+
 @dataclass
 class Pattern:
     """A triple pattern of a rule body and where it sits."""
@@ -920,15 +930,26 @@ class Variant:
     opaque: bool  # has parts (subqueries, blank-node lists, EXISTS filters) the analysis cannot see into
 
     @property
-    def required_values(self) -> dict[str, frozenset[tuple[str, str]]]:
-        """The (predicate, IRI) pairs every match requires of a variable (``?v a <C>``, ``?l :directness :Direct``; required, top level)."""
-        out: dict[str, set[tuple[str, str]]] = {}
+    def requirements(self) -> dict[str, Requirement]:
+        """What every match requires of a variable's value (required, top-level plain patterns):
+        constant-object triples of its own, and one-hop neighbours with such triples of theirs."""
+        own: dict[str, set[tuple[str, str]]] = {}
+        links: list[tuple[str, str, str]] = []  # ?v <p> ?w
         for p in self.patterns:
             e = p.elem
-            if (p.position == "required" and p.top and not e.path and e.s is not None and e.s.kind == "var"
-                    and e.p is not None and e.p.kind == "iri" and e.o is not None and e.o.kind == "iri"):
-                out.setdefault(e.s.value, set()).add((e.p.value, e.o.value))
-        return {v: frozenset(c) for v, c in out.items()}
+            if not (p.position == "required" and p.top and not e.path and e.s is not None and e.s.kind == "var"
+                    and e.p is not None and e.p.kind == "iri" and e.o is not None):
+                continue
+            if e.o.kind == "iri":
+                own.setdefault(e.s.value, set()).add((e.p.value, e.o.value))
+            elif e.o.kind == "var" and e.o.value != e.s.value:
+                links.append((e.s.value, e.p.value, e.o.value))
+        hops: dict[str, set[tuple[str, frozenset[tuple[str, str]]]]] = {}
+        for v, pred, w in links:
+            if w in own:
+                hops.setdefault(v, set()).add((pred, frozenset(own[w])))
+        return {v: Requirement(frozenset(own.get(v, ())), tuple(sorted(hops.get(v, ()), key=repr)))
+                for v in own.keys() | hops.keys()}
 
     @property
     def required_subjects(self) -> set[str]:
@@ -1586,6 +1607,7 @@ _PROBE = 100  # anchor rows a rule is first run on to measure their cost
 _PROBE_EVERY = 100  # at most every 100th row of a larger delta: its probe is 1 % of it
 WORKERS = min(4, os.cpu_count() or 1)  # store reads an engine runs at once, by default
 _ROW_SECS = 2e-4  # what an anchor row costs until measured
+_HOP_OBJECTS = 10_000  # distinct objects of a hop predicate a run notes (see Engine._hop_objects)
 _SHARE_SECS = 0.02  # anchor rows are shared among workers in parts of at least this many seconds (a query's own cost: ~1 ms)
 _T = TypeVar("_T")
 _Costs = dict[tuple[int, int, str], float]  # seconds an anchor row of (rule, variant, variable) took
@@ -1655,8 +1677,11 @@ class Program:
                            for r in self.rules]
         # derived[i][k]: anchors of variant k of rule i for the rules' own output
         self.derived = [[derived_anchors(v, sigs) for v in r.variants] for r in self.rules]
-        self.required_values = [[v.required_values for v in r.variants] for r in self.rules]
-        self.required_pairs = frozenset(x for r in self.required_values for v in r for needs in v.values() for x in needs)
+        self.requirements = [[v.requirements for v in r.variants] for r in self.rules]
+        reqs = [req for r in self.requirements for v in r for req in v.values()]
+        # What a run notes of a node it creates (see Engine._new_values), to check requirements by.
+        self.required_pairs = frozenset(x for req in reqs for x in req.values)
+        self.hop_preds = frozenset(pred for req in reqs for pred, _ in req.hops)
         self._plans: dict[tuple[Any, ...], str] = {}
         # Seconds an anchor row of a change's seed queries took, in earlier changes (see Engine._seeded).
         self.seed_secs: _Costs = {}
@@ -1713,11 +1738,18 @@ class Engine:
         # took gigabytes at 1M (an in-memory store indexes every quad six ways).
         self._gens: dict[str, dict[Any, frozenset[str]]] = {}
         self._minted: set[Any] = set()  # subjects this run wrote to the inferred graph
-        # Of those, the ones that had no triple at all before this run, with what it gave them of
-        # the values rules require (``Program.required_pairs``): a rule that requires ``?v a <C>``
-        # or ``?l fimi:directness fimi:Direct`` need not be anchored on such a node without it (a
-        # new link is no negative finding, nor direct: queries that found nothing, 2-25 ms each at 1M).
-        self._new_values: dict[Any, frozenset[tuple[str, str]]] = {}
+        # The nodes this run created (they had no triple before), with what it gave them of the
+        # values rules require (``Program.required_pairs``: IRIs as strings) and the objects of the
+        # predicates requirements hop along (``Program.hop_preds``): a rule that requires
+        # ``?v a <C>`` or ``?l fimi:directness fimi:Direct``, or ``?inner fimi:linkTarget ?organ .
+        # ?organ a fimi:StateOrgan``, need not be anchored on such a node without it (a new link is
+        # no negative finding, nor direct: queries that found nothing, 2-25 ms each in a change at
+        # 1M; in a rebuild at 1M, organ-to-state ran on chain's links, which target states, for 73 s).
+        self._new_values: dict[Any, frozenset[tuple[str, Any]]] = {}
+        # A hop predicate's objects, interned, noted until there are more than _HOP_OBJECTS of them:
+        # a link's targets are a few states, its premises as many as the links (at 1M, 1.3M IRIs).
+        self._hop_objects: dict[str, dict[Any, Any]] = {}
+        self._hops_dropped: set[str] = set()  # hop predicates no longer noted: their requirements are not checked
         self._bulk = False  # write generations with the bulk writer (during a rebuild)
         # What a change wrote to and wiped from the inferred graph: if it fails half-way, the
         # graph is put back from these (see ``change``) rather than derived again (50 min at 1M).
@@ -1838,6 +1870,7 @@ class Engine:
 
         subjects: dict[Any, frozenset[str]] = {}
         pred_sets: dict[frozenset[str], frozenset[str]] = {}  # shared: most nodes have the same predicates
+        noted_sets: dict[frozenset[tuple[str, Any]], frozenset[tuple[str, Any]]] = {}  # and the same noted values
         classes: set[str] = set()
         # Subject by subject (the store's iteration order does not group them): one read per
         # subject, where a newly minted node has nothing to compare and a known one is compared whole.
@@ -1854,10 +1887,10 @@ class Engine:
             classes.update(q.object.value for q in fresh if q.predicate.value == RDF_TYPE and isinstance(q.object, ox.NamedNode))
             if fresh_only:
                 self._minted.add(subject)
-                if not held or subject in self._new_values:
-                    pairs = frozenset(x for q in fresh if isinstance(q.object, ox.NamedNode)
-                                      and (x := (q.predicate.value, q.object.value)) in self.program.required_pairs)
-                    self._new_values[subject] = self._new_values.get(subject, frozenset()) | pairs
+            if not held or subject in self._new_values:
+                noted = frozenset(self._noted(fresh))
+                noted = self._new_values.get(subject, frozenset()) | noted if held else noted_sets.setdefault(noted, noted)
+                self._new_values[subject] = noted
             batch += fresh
             n += len(fresh)
             if len(batch) >= _BATCH:
@@ -1956,9 +1989,10 @@ class Engine:
         to nothing), or the whole variant when that is cheaper: what it re-derives is dropped
         as already held."""
         values = list(dict.fromkeys(s for g in delta for s, ps in self._gens[g].items() if None in preds or not ps.isdisjoint(preds)))
-        needs = self.program.required_values[i][k].get(var)
-        if needs and self._new_values:
-            values = [s for s in values if s not in self._new_values or needs <= self._new_values[s]]
+        req = self.program.requirements[i][k].get(var)
+        if req is not None and self._new_values:
+            held: dict[tuple[Any, frozenset[tuple[str, str]]], bool] = {}
+            values = [s for s in values if self._may_match(s, req, held)]
         if (i, k) in self._full_secs and (i, k, var) not in self._row_secs and len(values) > _PROBE:
             # The cost of an anchor row is not known yet and a wrong guess is costly (at 100k a
             # chain row costs 0.3 ms, more than the default): measure it on a few, then choose.
@@ -1971,6 +2005,41 @@ class Engine:
             return [self._anchored_query(i, k, var, probe, self._row_secs),
                     lambda: self._whole_or_anchored(i, k, var, rest)]
         return self._whole_or_anchored(i, k, var, values) if values else []
+
+    def _noted(self, fresh: list[ox.Quad]) -> Iterator[tuple[str, Any]]:
+        """What ``_new_values`` notes of a node's new triples: required values, and the objects of hop predicates."""
+        for q in fresh:
+            p, o = q.predicate.value, q.object
+            if isinstance(o, ox.NamedNode) and (p, o.value) in self.program.required_pairs:
+                yield p, o.value
+            elif p in self.program.hop_preds and p not in self._hops_dropped and not isinstance(o, ox.Literal):  # a literal has no triples
+                seen, key = self._hop_objects.setdefault(p, {}), o.value if isinstance(o, ox.NamedNode) else o
+                if len(seen) >= _HOP_OBJECTS and key not in seen:
+                    self._hops_dropped.add(p)
+                    seen.clear()
+                else:
+                    yield p, seen.setdefault(key, key)
+
+    def _may_match(self, node: Any, req: Requirement, held: dict[tuple[Any, frozenset[tuple[str, str]]], bool]) -> bool:
+        """Whether a match may bind ``node`` where it needs ``req``: false only for a node this run
+        created without it. ``held`` caches whether a hop's object has what it needs."""
+        noted = self._new_values.get(node)
+        if noted is None:
+            return True  # it had triples before this run: only a query can tell
+        if not req.values <= noted:
+            return False
+        for pred, needs in req.hops:
+            if pred not in self._hops_dropped and not any(p == pred and self._holds(o, needs, held) for p, o in noted):
+                return False
+        return True
+
+    def _holds(self, node: Any, needs: frozenset[tuple[str, str]], held: dict[tuple[Any, frozenset[tuple[str, str]]], bool]) -> bool:
+        """Whether the store has every (predicate, IRI) of ``needs`` about ``node`` (an IRI as a string, or a blank node), cached in ``held``."""
+        if (node, needs) not in held:
+            term = ox.NamedNode(node) if isinstance(node, str) else node
+            held[node, needs] = all(next(self.ox.quads_for_pattern(term, ox.NamedNode(p), ox.NamedNode(o), None), None) is not None
+                                    for p, o in needs)
+        return held[node, needs]
 
     def _whole_or_anchored(self, i: int, k: int, var: str, values: list[Any]) -> list[_Item]:
         """The cheaper of variant k anchored on ``values`` and the whole variant, by the times measured so far
@@ -2039,6 +2108,7 @@ class Engine:
         self._asserted = len(self.ox)  # counted: 2 s for 10M quads
         self.stats.detail["empty"] = time.perf_counter() - started
         self._gens, self._minted, self._new_values, self._bulk = {}, set(), {}, True
+        self._hop_objects, self._hops_dropped = {}, set()
         # One query at a time: side by side, a rebuild's largest queries hold their intermediate
         # results at once (at 1M the peak memory rose from 2.4 to 3.2 GB; the target is 3 GB).
         workers, self.workers = self.workers, 1
