@@ -113,17 +113,23 @@ def test_generated_world_same_as_pyshacl(seed: int) -> None:
     same(inferred, reference)
 
 
-def test_same_as_pyshacl_when_rows_are_probed_and_writes_batched(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("every", [native._PROBE_EVERY, 1])
+def test_same_as_pyshacl_when_rows_are_probed_and_writes_batched(monkeypatch: pytest.MonkeyPatch, every: int) -> None:
     """The paths large stores take (anchor costs measured on a few rows first, writes in batches)
-    give the same graph: forced here on a small world."""
+    give the same graph: forced here on a small world. Also when the probe takes every row (a
+    delta of 101-199 rows at the default sizes): nothing is left to choose for."""
     monkeypatch.setattr(native, "_PROBE", 2)  # so the probe is spread over the delta, not its first row
+    monkeypatch.setattr(native, "_PROBE_EVERY", every)
     monkeypatch.setattr(native, "_BATCH", 7)
     probed = []
     real = native.Engine._anchored
     monkeypatch.setattr(native.Engine, "_anchored", lambda self, *a: probed.append(r := real(self, *a)) or r)
     store = _world_store(1, claims=35)
     reason.infer(store, engine="native")
-    assert any(len(r) == 2 for r in probed), "no rule was run on a probe first"
+    if every > 1:
+        assert any(len(r) == 2 for r in probed), "no rule was run on a probe first"
+    else:
+        assert probed and not any(callable(x) for r in probed for x in r), "a choice was left after a probe of every row"
     inferred = Graph().parse(data=store.dump_graph(I), format="nt")
     reference, _passes = reason.pyshacl_fixpoint(Graph().parse(data=store.reasoning_input().decode(), format="nt"))
     same(inferred, reference)
