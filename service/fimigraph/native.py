@@ -1774,6 +1774,11 @@ class Engine:
         self._asserted = 0  # quads in the store when a rebuild began (its inferred graph emptied)
         self._row_secs: _Costs = {}
         self._whole_chosen: set[tuple[int, int]] = set()  # variants run whole in the current step (see _whole_or_anchored)
+        # Variants whose last choice was the whole: their rows' cost is measured again on the next
+        # delta. No anchored run has updated it since, and the first probe is no guide to a later
+        # pass: at 1M, chain's pass-2 probe said 1.8 ms a row, and pass 3's 243k rows took 0.44 ms
+        # each anchored, 108 s, where the whole variant took over 250 s.
+        self._reprobe: set[tuple[int, int]] = set()
         self._sigs: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         self._extents: dict[tuple[str, str], int] = {}
 
@@ -1993,7 +1998,7 @@ class Engine:
         if req is not None and self._new_values:
             held: dict[tuple[Any, frozenset[tuple[str, str]]], bool] = {}
             values = [s for s in values if self._may_match(s, req, held)]
-        if (i, k) in self._full_secs and (i, k, var) not in self._row_secs and len(values) > _PROBE:
+        if (i, k) in self._full_secs and ((i, k, var) not in self._row_secs or (i, k) in self._reprobe) and len(values) > _PROBE:
             # The cost of an anchor row is not known yet and a wrong guess is costly (at 100k a
             # chain row costs 0.3 ms, more than the default): measure it on a few, then choose.
             # The few are spread over the delta: its first rows are no sample (the nodes written
@@ -2054,7 +2059,9 @@ class Engine:
         full = None if rate is None else rate * self._size()
         if full is not None and len(values) * self._row_secs.get((i, k, var), _ROW_SECS) > full:
             self._whole_chosen.add((i, k))
+            self._reprobe.add((i, k))
             return [self._whole(i, k)]
+        self._reprobe.discard((i, k))
         return self._anchored_on(i, k, var, values)
 
     def _whole(self, i: int, k: int) -> tuple[str, Callable[[float], None]]:
@@ -2319,8 +2326,10 @@ class Engine:
         self._wiped.update((q.subject, q.predicate, q.object) for q in wiped_quads)  # first: to put back if removing fails
         self.stats.removed += len(wiped_quads)
         subjects = " ".join(_term_text(x) for x in sorted({q.subject for q in wiped_quads}, key=str))
+        t = time.perf_counter()
         self.ox.update(f"DELETE {{ GRAPH <{self.inferred}> {{ ?s ?p ?o }} }} WHERE {{ VALUES ?s {{ {subjects} }} "
                        f"GRAPH <{self.inferred}> {{ ?s ?p ?o }} }} ;\nDROP SILENT GRAPH <{removed}>")
+        self.stats.detail["wipe"] = time.perf_counter() - t
         self.stats.detail["over-delete"] = time.perf_counter() - t1
 
         # 3. re-derive and insert, semi-naively
