@@ -1996,8 +1996,8 @@ class Engine:
         values = list(dict.fromkeys(s for g in delta for s, ps in self._gens[g].items() if None in preds or not ps.isdisjoint(preds)))
         req = self.program.requirements[i][k].get(var)
         if req is not None and self._new_values:
-            held: dict[tuple[Any, frozenset[tuple[str, str]]], bool] = {}
-            values = [s for s in values if self._may_match(s, req, held)]
+            checked: dict[tuple[Any, frozenset[tuple[str, str]]], bool] = {}
+            values = [s for s in values if self._may_match(s, req, checked)]
         if (i, k) in self._full_secs and ((i, k, var) not in self._row_secs or (i, k) in self._reprobe) and len(values) > _PROBE:
             # The cost of an anchor row is not known yet and a wrong guess is costly (at 100k a
             # chain row costs 0.3 ms, more than the default): measure it on a few, then choose.
@@ -2025,26 +2025,26 @@ class Engine:
                 else:
                     yield p, seen.setdefault(key, key)
 
-    def _may_match(self, node: Any, req: Requirement, held: dict[tuple[Any, frozenset[tuple[str, str]]], bool]) -> bool:
+    def _may_match(self, node: Any, req: Requirement, checked: dict[tuple[Any, frozenset[tuple[str, str]]], bool]) -> bool:
         """Whether a match may bind ``node`` where it needs ``req``: false only for a node this run
-        created without it. ``held`` caches whether a hop's object has what it needs."""
+        created without it. ``checked`` caches whether a hop's object has what it needs."""
         noted = self._new_values.get(node)
         if noted is None:
             return True  # it had triples before this run: only a query can tell
         if not req.values <= noted:
             return False
         for pred, needs in req.hops:
-            if pred not in self._hops_dropped and not any(p == pred and self._holds(o, needs, held) for p, o in noted):
+            if pred not in self._hops_dropped and not any(p == pred and self._holds(o, needs, checked) for p, o in noted):
                 return False
         return True
 
-    def _holds(self, node: Any, needs: frozenset[tuple[str, str]], held: dict[tuple[Any, frozenset[tuple[str, str]]], bool]) -> bool:
-        """Whether the store has every (predicate, IRI) of ``needs`` about ``node`` (an IRI as a string, or a blank node), cached in ``held``."""
-        if (node, needs) not in held:
+    def _holds(self, node: Any, needs: frozenset[tuple[str, str]], checked: dict[tuple[Any, frozenset[tuple[str, str]]], bool]) -> bool:
+        """Whether the store has every (predicate, IRI) of ``needs`` about ``node`` (an IRI as a string, or a blank node), cached in ``checked``."""
+        if (node, needs) not in checked:
             term = ox.NamedNode(node) if isinstance(node, str) else node
-            held[node, needs] = all(next(self.ox.quads_for_pattern(term, ox.NamedNode(p), ox.NamedNode(o), None), None) is not None
-                                    for p, o in needs)
-        return held[node, needs]
+            checked[node, needs] = all(next(self.ox.quads_for_pattern(term, ox.NamedNode(p), ox.NamedNode(o), None), None) is not None
+                                       for p, o in needs)
+        return checked[node, needs]
 
     def _whole_or_anchored(self, i: int, k: int, var: str, values: list[Any]) -> list[_Item]:
         """The cheaper of variant k anchored on ``values`` and the whole variant, by the times measured so far
