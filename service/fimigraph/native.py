@@ -1706,7 +1706,9 @@ class Engine:
 
     Full rebuild: drop the inferred graph, run every rule once, then again on what each
     round added (semi-naive, per-rule watermarks over generation graphs), until a whole
-    round adds nothing; the generations are then added to the inferred graph.
+    round adds nothing; the generations are then added to the inferred graph. A rule runs on
+    the new nodes that may match it (see ``_may_match``), or whole when that is cheaper, by
+    costs measured on the way (see ``_whole_or_anchored``).
 
     Incremental change (one source added, replaced or removed), DRed-style:
 
