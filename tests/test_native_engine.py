@@ -101,16 +101,24 @@ def _world_store(seed: int, **kw: int) -> GraphStore:
     return store
 
 
+def _inferred(store: GraphStore) -> Graph:
+    """The store's inferred graph."""
+    return Graph().parse(data=store.dump_graph(I), format="nt")
+
+
+def _reference(store: GraphStore) -> Graph:
+    """What pyshacl infers from the store's asserted graphs."""
+    return reason.pyshacl_fixpoint(Graph().parse(data=store.reasoning_input().decode(), format="nt"))[0]
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_generated_world_same_as_pyshacl(seed: int) -> None:
     """Random worlds (chains, cycles, conflicts, disputes, expired intervals, markings): same graph."""
     store = _world_store(seed, claims=35)
     reason.infer(store, engine="native")
-    inferred = Graph().parse(data=store.dump_graph(I), format="nt")
-    data = Graph().parse(data=store.reasoning_input().decode(), format="nt")
-    reference, _passes = reason.pyshacl_fixpoint(data)
+    reference = _reference(store)
     assert len(reference) > 50
-    same(inferred, reference)
+    same(_inferred(store), reference)
 
 
 @pytest.mark.parametrize("every", [native._PROBE_EVERY, 1])
@@ -130,9 +138,7 @@ def test_same_as_pyshacl_when_rows_are_probed_and_writes_batched(monkeypatch: py
         assert any(len(r) == 2 for r in probed), "no rule was run on a probe first"
     else:
         assert probed and not any(callable(x) for r in probed for x in r), "a choice was left after a probe of every row"
-    inferred = Graph().parse(data=store.dump_graph(I), format="nt")
-    reference, _passes = reason.pyshacl_fixpoint(Graph().parse(data=store.reasoning_input().decode(), format="nt"))
-    same(inferred, reference)
+    same(_inferred(store), _reference(store))
 
 
 def test_a_variant_chosen_whole_after_its_probes_runs_once_a_step(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -167,9 +173,7 @@ def test_a_variant_chosen_whole_after_its_probes_runs_once_a_step(monkeypatch: p
     for step in steps:
         ran = [q for q in step if q in wholes]
         assert len(ran) == len(set(ran)), "a variant ran whole twice in one step"
-    inferred = Graph().parse(data=store.dump_graph(I), format="nt")
-    reference, _passes = reason.pyshacl_fixpoint(Graph().parse(data=store.reasoning_input().decode(), format="nt"))
-    same(inferred, reference)
+    same(_inferred(store), _reference(store))
 
 
 @pytest.mark.parametrize("hop_objects", [native._HOP_OBJECTS, 1])
@@ -200,7 +204,7 @@ def test_a_rule_is_not_anchored_on_new_nodes_without_what_it_needs(monkeypatch: 
                    for q in store.ox.quads_for_pattern(node, ox.NamedNode(FIMI.linkTarget), None, None))
 
     checked = list(created)
-    inferred = set(Graph().parse(data=store.dump_graph(I), format="nt"))
+    inferred = set(_inferred(store))
     checking = False
     created.clear()
     unchecked_store = _world_store(1, claims=35)
@@ -210,9 +214,8 @@ def test_a_rule_is_not_anchored_on_new_nodes_without_what_it_needs(monkeypatch: 
         assert all(lifted(v) for v in checked), "organ-to-state was anchored on a new node that targets no state organ"
     else:
         assert str(FIMI.linkTarget) in dropped and any(not lifted(v) for v in checked)
-    assert inferred == set(Graph().parse(data=unchecked_store.dump_graph(I), format="nt"))
-    same(Graph().parse(data=store.dump_graph(I), format="nt"),
-         reason.pyshacl_fixpoint(Graph().parse(data=store.reasoning_input().decode(), format="nt"))[0])
+    assert inferred == set(_inferred(unchecked_store))
+    same(_inferred(store), _reference(store))
 
 
 def test_a_generation_notes_every_new_triple_of_a_node() -> None:

@@ -905,10 +905,10 @@ class Sig:
 class Requirement:
     """What every match of a rule variant requires of one variable's value, checked before anchoring on it."""
 
-    values: frozenset[tuple[str, str]]  # (predicate, IRI) of its own triples: ``?v a <C>``, ``?l fimi:directness fimi:Direct``
+    values: frozenset[tuple[str, ox.NamedNode]]  # (predicate, object) of its own triples: ``?v a <C>``, ``?l fimi:directness fimi:Direct``
     # (predicate, what the object's own triples must hold) of a neighbour: ``?inner fimi:linkTarget ?organ .
     # ?organ a fimi:StateOrgan``: at least one object of the predicate has them.
-    hops: tuple[tuple[str, frozenset[tuple[str, str]]], ...]
+    hops: tuple[tuple[str, frozenset[tuple[str, ox.NamedNode]]], ...]
 
 
 @dataclass
@@ -933,7 +933,7 @@ class Variant:
     def requirements(self) -> dict[str, Requirement]:
         """What every match requires of a variable's value (required, top-level plain patterns):
         constant-object triples of its own, and one-hop neighbours with such triples of theirs."""
-        own: dict[str, set[tuple[str, str]]] = {}
+        own: dict[str, set[tuple[str, ox.NamedNode]]] = {}
         links: list[tuple[str, str, str]] = []  # ?v <p> ?w
         for p in self.patterns:
             e = p.elem
@@ -941,15 +941,14 @@ class Variant:
                     and e.p is not None and e.p.kind == "iri" and e.o is not None):
                 continue
             if e.o.kind == "iri":
-                own.setdefault(e.s.value, set()).add((e.p.value, e.o.value))
+                own.setdefault(e.s.value, set()).add((e.p.value, ox.NamedNode(e.o.value)))
             elif e.o.kind == "var" and e.o.value != e.s.value:
                 links.append((e.s.value, e.p.value, e.o.value))
-        hops: dict[str, set[tuple[str, frozenset[tuple[str, str]]]]] = {}
+        hops: dict[str, set[tuple[str, frozenset[tuple[str, ox.NamedNode]]]]] = {}
         for v, pred, w in links:
             if w in own:
                 hops.setdefault(v, set()).add((pred, frozenset(own[w])))
-        return {v: Requirement(frozenset(own.get(v, ())), tuple(sorted(hops.get(v, ()), key=repr)))
-                for v in own.keys() | hops.keys()}
+        return {v: Requirement(frozenset(own.get(v, ())), tuple(hops.get(v, ()))) for v in own.keys() | hops.keys()}
 
     @property
     def required_subjects(self) -> set[str]:
@@ -1741,13 +1740,13 @@ class Engine:
         self._gens: dict[str, dict[Any, frozenset[str]]] = {}
         self._minted: set[Any] = set()  # subjects this run wrote to the inferred graph
         # The nodes this run created (they had no triple before), with what it gave them of the
-        # values rules require (``Program.required_pairs``: IRIs as strings) and the objects of the
-        # predicates requirements hop along (``Program.hop_preds``): a rule that requires
+        # values rules require (``Program.required_pairs``) and the objects of the predicates
+        # requirements hop along (``Program.hop_preds``): a rule that requires
         # ``?v a <C>`` or ``?l fimi:directness fimi:Direct``, or ``?inner fimi:linkTarget ?organ .
         # ?organ a fimi:StateOrgan``, need not be anchored on such a node without it (a new link is
         # no negative finding, nor direct: queries that found nothing, 2-25 ms each in a change at
         # 1M; in a rebuild at 1M, organ-to-state ran on chain's links, which target states, for 73 s).
-        self._new_values: dict[Any, frozenset[tuple[str, Any]]] = {}
+        self._new_values: dict[Any, frozenset[tuple[str, Any]]] = {}  # (predicate, object term)
         # A hop predicate's objects, interned, noted until there are more than _HOP_OBJECTS of them:
         # a link's targets are a few states, its premises as many as the links (at 1M, 1.3M IRIs).
         self._hop_objects: dict[str, dict[Any, Any]] = {}
@@ -1998,7 +1997,7 @@ class Engine:
         values = list(dict.fromkeys(s for g in delta for s, ps in self._gens[g].items() if None in preds or not ps.isdisjoint(preds)))
         req = self.program.requirements[i][k].get(var)
         if req is not None and self._new_values:
-            checked: dict[tuple[Any, frozenset[tuple[str, str]]], bool] = {}
+            checked: dict[tuple[Any, frozenset[tuple[str, ox.NamedNode]]], bool] = {}
             values = [s for s in values if self._may_match(s, req, checked)]
         if (i, k) in self._full_secs and ((i, k, var) not in self._row_secs or (i, k) in self._reprobe) and len(values) > _PROBE:
             # The cost of an anchor row is not known yet and a wrong guess is costly (at 100k a
@@ -2017,17 +2016,17 @@ class Engine:
         """What ``_new_values`` notes of a node's new triples: required values, and the objects of hop predicates."""
         for q in fresh:
             p, o = q.predicate.value, q.object
-            if isinstance(o, ox.NamedNode) and (p, o.value) in self.program.required_pairs:
-                yield p, o.value
+            if (p, o) in self.program.required_pairs:
+                yield p, o
             elif p in self.program.hop_preds and p not in self._hops_dropped and not isinstance(o, ox.Literal):  # a literal has no triples
-                seen, key = self._hop_objects.setdefault(p, {}), o.value if isinstance(o, ox.NamedNode) else o
-                if len(seen) >= _HOP_OBJECTS and key not in seen:
+                seen = self._hop_objects.setdefault(p, {})
+                if len(seen) >= _HOP_OBJECTS and o not in seen:
                     self._hops_dropped.add(p)
                     seen.clear()
                 else:
-                    yield p, seen.setdefault(key, key)
+                    yield p, seen.setdefault(o, o)
 
-    def _may_match(self, node: Any, req: Requirement, checked: dict[tuple[Any, frozenset[tuple[str, str]]], bool]) -> bool:
+    def _may_match(self, node: Any, req: Requirement, checked: dict[tuple[Any, frozenset[tuple[str, ox.NamedNode]]], bool]) -> bool:
         """Whether a match may bind ``node`` where it needs ``req``: false only for a node this run
         created without it. ``checked`` caches whether a hop's object has what it needs."""
         noted = self._new_values.get(node)
@@ -2040,11 +2039,11 @@ class Engine:
                 return False
         return True
 
-    def _holds(self, node: Any, needs: frozenset[tuple[str, str]], checked: dict[tuple[Any, frozenset[tuple[str, str]]], bool]) -> bool:
-        """Whether the store has every (predicate, IRI) of ``needs`` about ``node`` (an IRI as a string, or a blank node), cached in ``checked``."""
+    def _holds(self, node: Any, needs: frozenset[tuple[str, ox.NamedNode]],
+               checked: dict[tuple[Any, frozenset[tuple[str, ox.NamedNode]]], bool]) -> bool:
+        """Whether the store has every (predicate, object) of ``needs`` about ``node``, cached in ``checked``."""
         if (node, needs) not in checked:
-            term = ox.NamedNode(node) if isinstance(node, str) else node
-            checked[node, needs] = all(next(self.ox.quads_for_pattern(term, ox.NamedNode(p), ox.NamedNode(o), None), None) is not None
+            checked[node, needs] = all(next(self.ox.quads_for_pattern(node, ox.NamedNode(p), o, None), None) is not None
                                        for p, o in needs)
         return checked[node, needs]
 
