@@ -180,6 +180,24 @@ def test_retracting_the_only_typing_source_removes_what_needed_it() -> None:
     assert _links_of(store, "account")
 
 
+def test_a_retraction_runs_no_rule_on_what_lost_its_premises(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retracting the source of a chain's claims wipes the links built on them. Those links cannot
+    come back (their claims are gone), so no rule is run again to re-derive them."""
+    engines: list[native.Engine] = []
+    real = reason._native_engine
+    monkeypatch.setattr(reason, "_native_engine", lambda *a, **k: engines.append(real(*a, **k)) or engines[-1])
+    base, typing, _period = _chain_sources()
+    store = GraphStore(None)
+    add(store, base)
+    add(store, typing)
+    assert _links_of(store, "account")
+    report = retract(store, source_id(base.iri))
+    rederived = [k for k in engines[-1].stats.detail if k.startswith("seed ")]  # timed per rule run again
+    assert_maintained(store, report, "retract base")
+    assert report.removed and not _links_of(store, "account")
+    assert not rederived, f"rules run again on links whose claims are gone: {rederived}"
+
+
 def test_activity_period_narrows_then_widens() -> None:
     """An activity period that arrives later narrows the account's link (OPTIONAL: not monotonic); retracting it widens it back."""
     base, typing, period = _chain_sources()

@@ -1722,7 +1722,9 @@ class Engine:
        added triple about a node that had no triple before (a new claim) cannot have been
        read by an earlier derivation: such anchors are skipped (see ``_detect``);
     3. re-derive: the rows found are run again from their premises, the rules again anchored
-       on the premises looked up in step 2 and on the added triples; then semi-naively.
+       on the premises looked up in step 2 and on the added triples; then semi-naively. A
+       premise left with no triple (a wiped node, a removed claim) is not run on: no match can
+       bind it now, and if it is derived again the semi-naive rounds run the rules on it.
     """
 
     def __init__(self, store: ox.Store, rules: list[NativeRule] | Program, *, inferred: str = str(INFERRED_GRAPH),
@@ -2337,19 +2339,30 @@ class Engine:
         t2 = time.perf_counter()
         start = self._counter
         gens: list[tuple[int, str]] = []
+        # A variable every match binds to a stored triple's subject is not anchored on a node
+        # left with no triple (a wiped link, a claim of the removed source): no row can match
+        # now. If such a node is derived again, the fixpoint below runs the rule on it.
+        stored: dict[Any, bool] = {}
+
+        def live(x: Any) -> bool:
+            if x not in stored:
+                stored[x] = isinstance(x, ox.Literal) or next(iter(self.ox.quads_for_pattern(x, None, None, None)), None) is not None
+            return stored[x]
+
         for i, rule in enumerate(self.rules):
             queries = []
             rows = rederive.get(i)
-            for k in range(len(rule.variants)):
+            for k, variant in enumerate(rule.variants):
+                needs = variant.required_subjects
                 if rows and rule.deps:
-                    queries.append(self._plan(i, k, first=values_text(rule.deps, sorted(rows, key=str)), bound=set(rule.deps)))
-                for v, nodes in sorted(reanchor.get(i, {}).items()):
-                    if v in rule.variants[k].where.vars():
-                        queries.append(self._plan(i, k, first=values_text([v], [(x,) for x in sorted(nodes, key=str)]), bound={v}))
-                if wiped_pattern_subjects:
-                    for v in rule.pattern_subjects:
-                        vals = values_text([v], [(s,) for s in sorted(wiped_pattern_subjects, key=str)])
-                        queries.append(self._plan(i, k, first=vals, bound={v}))
+                    kept = [r for r in rows if all(x is None or d not in needs or live(x) for d, x in zip(rule.deps, r))]
+                    if kept:
+                        queries.append(self._plan(i, k, first=values_text(rule.deps, sorted(kept, key=str)), bound=set(rule.deps)))
+                anchors = [(v, nodes) for v, nodes in sorted(reanchor.get(i, {}).items()) if v in variant.where.vars()]
+                anchors += [(v, wiped_pattern_subjects) for v in rule.pattern_subjects if wiped_pattern_subjects]
+                for v, nodes in anchors:
+                    if kept := sorted((x for x in nodes if v not in needs or live(x)), key=str):
+                        queries.append(self._plan(i, k, first=values_text([v], [(x,) for x in kept]), bound={v}))
                 for v, ps in sorted(plans[i][k][2].by_var.items()):
                     queries += self._seeded(i, k, v, ps, new, added)
             if not queries or not self._guard_ok(rule):
