@@ -2133,19 +2133,29 @@ class Engine:
     # -- incremental --------------------------------------------------------------------
 
     def _detect_all(self, jobs: list[tuple[int, int, Anchors, list[str] | dict[str, set[Any]], set[Any]]]) -> _Undo:
-        """``_detect`` each (rule, variant, anchors, delta, fresh), side by side (see ``_parallel``): what they found, together."""
+        """``_detect`` each (rule, variant, anchors, delta, fresh); the lookups they need run side
+        by side (see ``_parallel``), and what they found is returned together.
+
+        An output is looked up once for all variables its rule records with the same predicates,
+        and all variants: the lookup depends on neither."""
+        recorded: dict[tuple[int, frozenset[str]], set[Any]] = {}
+        calls = [call for job in jobs for call in self._detect(*job, recorded)]
+        calls += [functools.partial(self._undo_recorded, i, preds, values) for (i, preds), values in recorded.items()]
         found = _Undo()
-        for part in self._parallel([functools.partial(self._detect, *job) for job in jobs]):
+        for part in self._parallel(calls):
             found.update(part)
         return found
 
-    def _detect(self, i: int, k: int, anchors: Anchors, delta: list[str] | dict[str, set[Any]], fresh: set[Any]) -> _Undo:
-        """What variant k of rule i derived, before the change, from the delta: the triples staged
-        in these graphs, or (wiped nodes) the subjects of each predicate.
+    def _detect(self, i: int, k: int, anchors: Anchors, delta: list[str] | dict[str, set[Any]], fresh: set[Any],
+                recorded: dict[tuple[int, frozenset[str]], set[Any]]) -> list[Callable[[], _Undo]]:
+        """How to find what variant k of rule i derived, before the change, from the delta (the
+        triples staged in these graphs, or, for wiped nodes, the subjects of each predicate): the
+        queries to run, each giving an :class:`_Undo`.
 
         A dependency the rule's output records (``fimi:premise``) is looked up there: every output
         that records one of the delta's nodes is wiped, and the rule is run again anchored on
-        those nodes, in every role they may have had. Other anchors run the rule on the delta
+        those nodes, in every role they may have had. Those nodes are added to ``recorded``, by
+        rule and recording predicates. Other anchors run the rule on the delta
         without its group filters (rows with their template subjects and dependencies): an
         interval that was empty may stop being empty.
 
@@ -2153,9 +2163,9 @@ class Engine:
         subject of a stored triple is not anchored on those: no earlier derivation can have
         bound it to one.
         """
-        into = _Undo()
+        calls: list[Callable[[], _Undo]] = []
         rule = self.rules[i]
-        recorded = self.provenance[i]
+        provenance = self.provenance[i]
         names = rule.subjects + [d for d in rule.deps if d not in rule.subjects]
         for v, ps in sorted(anchors.by_var.items()):
             skip = fresh if v in rule.variants[k].required_subjects else set()
@@ -2164,34 +2174,38 @@ class Engine:
                 values = {x for p, xs in delta.items() if None in ps or p in ps for x in xs}
             else:
                 first = anchor_text(v, ps, delta)
-                if v in recorded or skip:
+                if v in provenance or skip:
                     values = {r[v] for r in self._query(f"SELECT ?{v} WHERE {{ {first} }}")}
             if values is not None:
                 values -= skip
                 if not values:
                     continue
                 first = values_text([v], [(x,) for x in sorted(values, key=str)])  # checks for blank nodes
-                if v in recorded:
-                    self._undo_recorded(i, v, values, into)
+                if v in provenance:
+                    recorded.setdefault((i, provenance[v]), set()).update(values)
                     continue
             q = self._plan(i, k, first=first, bound={v}, select=names, drop_filters=True)
-            for row in self._query(q):
-                into.rows.setdefault(i, set()).add(tuple(row[n] for n in names))
-        return into
+            calls.append(functools.partial(self._rows, i, names, q))
+        return calls
 
-    def _undo_recorded(self, i: int, v: str, values: set[Any], into: _Undo) -> None:
-        """Rule i's outputs that record one of ``values`` as dependency ``v``, and the anchors to derive them again."""
+    def _rows(self, i: int, names: list[str], query: str) -> _Undo:
+        """The rows of rule i that ``query`` (a SELECT of ``names``) finds."""
+        return _Undo(rows={i: {tuple(row[n] for n in names) for row in self._query(query)}})
+
+    def _undo_recorded(self, i: int, preds: frozenset[str], values: set[Any]) -> _Undo:
+        """Rule i's outputs that record one of ``values`` with one of ``preds``, and the anchors to derive them again."""
         rule = self.rules[i]
-        preds = self.provenance[i][v]
+        found = _Undo()
         marks = " ".join(f"?m <{p}> {o} ." for p, o in sorted(rule.constants))
         alts = " UNION ".join(f"{{ ?m <{p}> ?x }}" for p in sorted(preds))
         for block in iri_batches(sorted(x.value for x in values)):
             q = f"{rule.prologue}SELECT DISTINCT ?m WHERE {{ VALUES ?x {{ {block} }} GRAPH <{self.inferred}> {{ {alts} {marks} }} }}"
-            into.outputs.update(r["m"] for r in self._query(q))
+            found.outputs.update(r["m"] for r in self._query(q))
         # The same node may have been any dependency recorded with the same predicate.
         for v2, ps2 in self.provenance[i].items():
             if ps2 & preds:
-                into.anchors.setdefault(i, {}).setdefault(v2, set()).update(values)
+                found.anchors.setdefault(i, {}).setdefault(v2, set()).update(values)
+        return found
 
     def change(self, *, source_graph: str | None, source_iri: str | None, previous: bytes | None,
                sources_graph: str = str(SOURCES_GRAPH)) -> RunStats:
