@@ -2154,10 +2154,10 @@ class Engine:
 
         A dependency the rule's output records (``fimi:premise``) is looked up there: every output
         that records one of the delta's nodes is wiped, and the rule is run again anchored on
-        those nodes, in every role they may have had. Those nodes are added to ``recorded``, by
-        rule and recording predicates. Other anchors run the rule on the delta
-        without its group filters (rows with their template subjects and dependencies): an
-        interval that was empty may stop being empty.
+        those nodes, in every role they may have had; they are added to ``recorded``, by rule
+        and recording predicates. Other anchors run the rule on the delta without its group
+        filters (rows with their template subjects and dependencies): an interval that was empty
+        may stop being empty.
 
         ``fresh``: nodes that had no triple before the change. A variable that must be the
         subject of a stored triple is not anchored on those: no earlier derivation can have
