@@ -120,7 +120,7 @@ def _make_change(store: GraphStore, change: str) -> None:
                          ids=["first-write-add", "later-add", "first-write-replace", "later-replace", "first-write-retract"])
 def test_a_change_that_fails_half_way_puts_back_what_it_wrote_without_a_rebuild(
         seed_store: GraphStore, monkeypatch: pytest.MonkeyPatch, change: str, late: int) -> None:
-    """At 1M triples a rebuild takes most of an hour: a failed change undoes its own writes to the inferred graph instead."""
+    """At 1M triples a rebuild takes 10–15 minutes: a failed change undoes its own writes to the inferred graph instead."""
     before, answer, inferred = store_dump(seed_store), attribution(seed_store, str(CAMPAIGN)), _inferred(seed_store)
     failed_with: list[list[str]] = []
     since_first_write = 0

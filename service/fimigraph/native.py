@@ -1755,7 +1755,7 @@ class Engine:
         self._hops_dropped: set[str] = set()  # hop predicates no longer noted: their requirements are not checked
         self._bulk = False  # write generations with the bulk writer (during a rebuild)
         # What a change wrote to and wiped from the inferred graph: if it fails half-way, the
-        # graph is put back from these (see ``change``) rather than derived again (50 min at 1M).
+        # graph is put back from these (see ``change``) rather than derived again (10–15 min at 1M).
         self._written: list[ox.Quad] = []
         self._wiped: set[tuple[Any, Any, Any]] = set()
         self.restored = False  # set when a failed change has put the inferred graph back as it was

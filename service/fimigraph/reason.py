@@ -166,7 +166,7 @@ def recover(store: GraphStore, *, engine: str = DEFAULT_ENGINE,
             announce: Callable[[str], None] | None = None) -> tuple[str, InferenceReport] | None:
     """Rebuild the inferred graph if it is :func:`outdated`: why, and the rebuild's report; else None.
 
-    ``announce`` is told why before the rebuild starts: at a million triples it takes half an hour.
+    ``announce`` is told why before the rebuild starts: at a million triples it takes 10–15 minutes.
     """
     why = None if store.read_only else outdated(store)
     if why is None:
