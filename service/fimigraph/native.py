@@ -2369,9 +2369,9 @@ class Engine:
             for k, variant in enumerate(rule.variants):
                 needs = variant.required_subjects
                 if rows and rule.deps:
-                    kept = [r for r in rows if all(x is None or d not in needs or live(x) for d, x in zip(rule.deps, r))]
-                    if kept:
-                        queries.append(self._plan(i, k, first=values_text(rule.deps, sorted(kept, key=str)), bound=set(rule.deps)))
+                    runnable = [r for r in rows if all(x is None or d not in needs or live(x) for d, x in zip(rule.deps, r))]
+                    if runnable:
+                        queries.append(self._plan(i, k, first=values_text(rule.deps, sorted(runnable, key=str)), bound=set(rule.deps)))
                 anchors = [(v, nodes) for v, nodes in sorted(reanchor.get(i, {}).items()) if v in variant.where.vars()]
                 anchors += [(v, wiped_pattern_subjects) for v in rule.pattern_subjects if wiped_pattern_subjects]
                 for v, nodes in anchors:
