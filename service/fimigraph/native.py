@@ -1887,8 +1887,7 @@ class Engine:
             fresh = [q for q in raw.quads_for_pattern(subject, None, None) if (q.predicate, q.object) not in held]
             if not fresh:
                 continue
-            if fresh_only and held and subject not in self._minted and next(
-                    iter(self.ox.quads_for_pattern(subject, None, None, inferred)), None) is not None:
+            if fresh_only and held and subject not in self._minted and self._stored(subject, graph=inferred):
                 raise _NeedsRebuild("a rule added triples to a node that already existed")
             preds = frozenset(q.predicate.value for q in fresh)
             subjects[subject] = pred_sets.setdefault(preds, preds)
@@ -2045,8 +2044,7 @@ class Engine:
                checked: dict[tuple[Any, frozenset[tuple[str, ox.NamedNode]]], bool]) -> bool:
         """Whether the store has every (predicate, object) of ``needs`` about ``node``, cached in ``checked``."""
         if (node, needs) not in checked:
-            checked[node, needs] = all(next(self.ox.quads_for_pattern(node, ox.NamedNode(p), o, None), None) is not None
-                                       for p, o in needs)
+            checked[node, needs] = all(self._stored(node, ox.NamedNode(p), o) for p, o in needs)
         return checked[node, needs]
 
     def _whole_or_anchored(self, i: int, k: int, var: str, values: list[Any]) -> list[_Item]:
@@ -2066,6 +2064,10 @@ class Engine:
             return [self._whole(i, k)]
         self._reprobe.discard((i, k))
         return self._anchored_on(i, k, var, values)
+
+    def _stored(self, subject: Any, predicate: Any = None, obj: Any = None, *, graph: Any = None) -> bool:
+        """Whether the store holds a quad matching the pattern (None: any term)."""
+        return next(self.ox.quads_for_pattern(subject, predicate, obj, graph), None) is not None
 
     def _whole(self, i: int, k: int) -> tuple[str, Callable[[float], None]]:
         """Variant k of rule i over all focus nodes (planned once), timed into ``_full_secs``."""
@@ -2356,12 +2358,9 @@ class Engine:
         # A variable every match binds to a stored triple's subject is not anchored on a node
         # left with no triple (a wiped link, a claim of the removed source): no row can match
         # now. If such a node is derived again, the fixpoint below runs the rule on it.
-        stored: dict[Any, bool] = {}
-
+        @functools.cache
         def live(x: Any) -> bool:
-            if x not in stored:
-                stored[x] = isinstance(x, ox.Literal) or next(iter(self.ox.quads_for_pattern(x, None, None, None)), None) is not None
-            return stored[x]
+            return isinstance(x, ox.Literal) or self._stored(x)  # a literal is no subject: left to the query
 
         for i, rule in enumerate(self.rules):
             queries = []
