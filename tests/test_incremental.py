@@ -192,10 +192,10 @@ def test_a_retraction_runs_no_rule_on_what_lost_its_premises(monkeypatch: pytest
     add(store, typing)
     assert _links_of(store, "account")
     report = retract(store, source_id(base.iri))
-    rederived = [k for k in engines[-1].stats.detail if k.startswith("seed ")]  # timed per rule run again
+    rederived = "seed" in engines[-1].stats.detail  # timed when a rule is run again
     assert_maintained(store, report, "retract base")
     assert report.removed and not _links_of(store, "account")
-    assert not rederived, f"rules run again on links whose claims are gone: {rederived}"
+    assert not rederived, "rules run again on links whose claims are gone"
 
 
 def test_activity_period_narrows_then_widens() -> None:

@@ -1939,42 +1939,19 @@ class Engine:
 
     def _fixpoint(self, wm: list[int], gens: list[tuple[int, str]], on_pass: Callable[[int, int], None] | None,
                   check_fresh: bool = False) -> None:
-        """Run rules until a whole pass adds nothing; ``wm[i]`` is the last generation rule i has seen (-1: never ran)."""
+        """Run rules until a whole pass adds nothing; ``wm[i]`` is the last generation rule i has seen (-1: never ran).
+
+        A pass runs the rules one after the other, each on what those before it derived: fewer
+        passes. (Side by side in a change, on the same generations, they took no less time.)
+        """
         while True:
             produced = False
             for i, rule in enumerate(self.rules):
-                if wm[i] < 0:
-                    queries = [self._whole(i, k) for k in range(len(rule.variants))]
-                else:
-                    delta = [g for gid, g in gens if gid > wm[i]]
-                    sig = (frozenset().union(*(self._sigs[g][0] for g in delta)),  # what the generations hold
-                           frozenset().union(*(self._sigs[g][1] for g in delta)))
-                    queries, self._whole_chosen = [], set()
-                    for k, anchors in enumerate(self.derived[i]) if delta else ():
-                        if anchors.full:
-                            queries.append(self._whole(i, k)[0])
-                        else:
-                            live = self._delta_anchors(i, k, sig)
-                            chosen = [q for v, ps in sorted(live.items()) for q in self._anchored(i, k, v, ps, delta)]
-                            # The whole variant covers every anchor (see _whole_or_anchored).
-                            queries += [self._whole(i, k)] if (i, k) in self._whole_chosen else chosen
-                    if not queries:
-                        wm[i] = self._counter
-                        continue
+                queries = self._pass_queries(i, wm[i], gens)
                 wm[i] = self._counter
-                if not self._guard_ok(rule):
-                    continue
-                self._counter += 1
-                graph = self._graph(f"gen/{self._counter}")
-                t = time.perf_counter()
-                n = self._run_into(queries, graph, fresh_only=check_fresh)
-                key = f"pass {self.stats.passes + 1} {rule.name.rsplit('/', 1)[-1]}"
-                self.stats.detail[key] = self.stats.detail.get(key, 0.0) + time.perf_counter() - t
-                if n:
-                    gens.append((self._counter, graph))
-                    self.stats.generations += 1
-                    self.stats.added += n
-                    produced = True
+                if queries and self._guard_ok(rule):
+                    key = f"pass {self.stats.passes + 1} {rule.name.rsplit('/', 1)[-1]}"
+                    produced |= self._run_generation(queries, gens, key, fresh_only=check_fresh)
             self.stats.passes += 1
             # Generations every rule has read are not needed any more.
             for gid, g in [x for x in gens if x[0] <= min(wm)]:
@@ -1984,6 +1961,41 @@ class Engine:
                 on_pass(self.stats.passes, self.stats.added)
             if not produced:
                 return
+
+    def _pass_queries(self, i: int, seen: int, gens: list[tuple[int, str]]) -> list[_Item]:
+        """Rule i's queries in a pass: whole if it never ran (``seen`` < 0), else on the generations after ``seen``."""
+        rule = self.rules[i]
+        if seen < 0:
+            return [self._whole(i, k) for k in range(len(rule.variants))]
+        delta = [g for gid, g in gens if gid > seen]
+        if not delta:
+            return []
+        sig = (frozenset().union(*(self._sigs[g][0] for g in delta)),  # what the generations hold
+               frozenset().union(*(self._sigs[g][1] for g in delta)))
+        queries: list[_Item] = []
+        self._whole_chosen = set()
+        for k, anchors in enumerate(self.derived[i]):
+            if anchors.full:
+                queries.append(self._whole(i, k)[0])
+            else:
+                live = self._delta_anchors(i, k, sig)
+                chosen = [q for v, ps in sorted(live.items()) for q in self._anchored(i, k, v, ps, delta)]
+                # The whole variant covers every anchor (see _whole_or_anchored).
+                queries += [self._whole(i, k)] if (i, k) in self._whole_chosen else chosen
+        return queries
+
+    def _run_generation(self, queries: list[_Item], gens: list[tuple[int, str]], key: str, *, fresh_only: bool = False) -> bool:
+        """Run ``queries`` into a new generation (see ``_run_into``), timed as ``key``; whether it holds anything (then it joins ``gens``)."""
+        self._counter += 1
+        graph = self._graph(f"gen/{self._counter}")
+        t = time.perf_counter()
+        n = self._run_into(queries, graph, fresh_only=fresh_only)
+        self.stats.detail[key] = self.stats.detail.get(key, 0.0) + time.perf_counter() - t
+        if n:
+            gens.append((self._counter, graph))
+            self.stats.generations += 1
+            self.stats.added += n
+        return bool(n)
 
     @staticmethod
     def _timer(table: dict, key: tuple, per: int = 1) -> Callable[[float], None]:
@@ -2362,6 +2374,7 @@ class Engine:
         def live(x: Any) -> bool:
             return isinstance(x, ox.Literal) or self._stored(x)  # a literal is no subject: left to the query
 
+        seeds: list[_Item] = []
         for i, rule in enumerate(self.rules):
             queries = []
             rows = rederive.get(i)
@@ -2378,17 +2391,14 @@ class Engine:
                         queries.append(self._plan(i, k, first=values_text([v], [(x,) for x in kept]), bound={v}))
                 for v, ps in sorted(plans[i][k][2].by_var.items()):
                     queries += self._seeded(i, k, v, ps, new, added)
-            if not queries or not self._guard_ok(rule):
-                continue
-            self._counter += 1
-            graph = self._graph(f"gen/{self._counter}")
-            t = time.perf_counter()
-            n = self._run_into(queries, graph, fresh_only=True)
-            self.stats.detail[f"seed {rule.name.rsplit('/', 1)[-1]}"] = time.perf_counter() - t
-            if n:
-                gens.append((self._counter, graph))
-                self.stats.generations += 1
-                self.stats.added += n
+            if queries and self._guard_ok(rule):
+                seeds += queries
+        # All rules' seeds side by side, on the store as the change left it: one rule after the
+        # other, a rule's seed found what an earlier rule's seed derived, and the fixpoint's
+        # first pass, anchored on that, found it again (at 1M, half a state-aligned query's
+        # output, 80 ms). Side by side, 8 sources' adds took 13 % less in all.
+        if seeds:
+            self._run_generation(seeds, gens, "seed", fresh_only=True)
         self._fixpoint([start] * len(self.rules), gens, None, check_fresh=True)
         self.ox.update(f"DROP SILENT GRAPH <{added}>")
         self.stats.detail["insert"] = time.perf_counter() - t2
