@@ -23,32 +23,34 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
-from fimigraph.vocab import FIMIR, INFERRED_GRAPH, PREFIXES  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))  # run from a checkout without installing
+from fimigraph.errors import StoreError  # noqa: E402
+from fimigraph.store import GraphStore  # noqa: E402
+from fimigraph.vocab import FIMIR, INFERRED_GRAPH  # noqa: E402
 
-PROLOGUE = "".join(f"PREFIX {k}: <{v}>\n" for k, v in PREFIXES.items())
 LINKS = f"GRAPH <{INFERRED_GRAPH}> {{ ?l a fimi:AttributionLink ; fimi:linkSubject ?s ; fimi:linkTarget ?t ; fimi:grade ?g ; fimi:rule ?r }}"
 
 
-def timed(store: ox.Store, query: str) -> tuple[list, float]:
-    """The rows of ``query`` over the union of the store's graphs, and its seconds."""
+def timed(store: GraphStore, query: str) -> tuple[list[tuple[Any, ...]], float]:
+    """The rows of a SELECT (as tuples of Python values), and its seconds."""
     started = time.perf_counter()
-    rows = list(store.query(PROLOGUE + query, use_default_graph_as_union=True))
+    rows = [tuple(row.values()) for row in store.select(query)]
     return rows, time.perf_counter() - started
 
 
-def count(store: ox.Store, select: str) -> tuple[int, float]:
+def count(store: GraphStore, select: str) -> tuple[int, float]:
     """How many distinct rows ``SELECT DISTINCT {select}`` over the links has, and its seconds."""
     rows, secs = timed(store, f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT {select} WHERE {{ {LINKS} }} }}")
-    return int(rows[0][0].value), secs
+    return rows[0][0], secs
 
 
-def closure(store: ox.Store) -> list[tuple[str, str]]:
+def closure(store: GraphStore) -> list[tuple[str, str]]:
     """The chain rule over (subject, state, grade) facts: what it reads, derives and costs."""
-    rank = {row[0]: int(row[1].value) for row in timed(store, "SELECT ?g ?r WHERE { ?g fimi:rank ?r }")[0]}
+    rank = dict(timed(store, "SELECT ?g ?r WHERE { ?g fimi:rank ?r }")[0])
     steps, read_steps = timed(store, """SELECT ?s ?y ?cap WHERE {
       { ?claim fimi:claimPredicate ?p ; fimi:claimSubject ?s ; fimi:claimObject ?y . ?p fimi:stepDirection fimi:Forward }
       UNION { ?claim fimi:claimPredicate ?p ; fimi:claimSubject ?y ; fimi:claimObject ?s . ?p fimi:stepDirection fimi:Backward }
@@ -57,7 +59,7 @@ def closure(store: ox.Store) -> list[tuple[str, str]]:
     base, read_base = timed(store, f"SELECT DISTINCT ?s ?t ?g WHERE {{ {LINKS} FILTER(?r != <{FIMIR['chain']}>) }}")
     base = [row for row in base if row[1] in states]
     started = time.perf_counter()
-    by_object: dict[ox.NamedNode, list[tuple[ox.NamedNode, ox.NamedNode]]] = {}
+    by_object: dict[str, list[tuple[str, str]]] = {}
     for subject, obj, cap in steps:
         by_object.setdefault(obj, []).append((subject, cap))
     facts = {(s, t, g) for s, t, g in base}
@@ -80,13 +82,13 @@ def closure(store: ox.Store) -> list[tuple[str, str]]:
     ]
 
 
-def write_bound(store: ox.Store) -> list[tuple[str, str]]:
+def write_bound(store: GraphStore) -> list[tuple[str, str]]:
     """How long dumping the inferred graph, and bulk-loading it into an empty store, take."""
     graph = ox.NamedNode(str(INFERRED_GRAPH))
     with tempfile.TemporaryDirectory() as scratch:
         dump = Path(scratch) / "inferred.nt"
         started = time.perf_counter()
-        store.dump(str(dump), format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
+        store.ox.dump(str(dump), format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
         dumped = time.perf_counter() - started
         target = ox.Store(str(Path(scratch) / "store"))
         started = time.perf_counter()
@@ -103,11 +105,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("store", help="a reasoned store's folder (e.g. bench/out/store-1M-s42)")
     parser.add_argument("--write", action="store_true", help="also time writing the inferred graph alone (dumps it to a temporary file)")
     opts = parser.parse_args(argv)
-    if not (Path(opts.store) / "CURRENT").is_file():
-        parser.error(f"{opts.store}: not a store's folder (run bench/run.py first, which keeps its stores in bench/out/)")
-    store = ox.Store.read_only(opts.store)
+    try:
+        store = GraphStore(opts.store, read_only=True)
+    except StoreError as exc:
+        parser.error(f"{exc} (bench/run.py keeps its reasoned stores in bench/out/)")
     links, secs = timed(store, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{INFERRED_GRAPH}> {{ ?l a fimi:AttributionLink }} }}")
-    rows = [("link nodes", f"{int(links[0][0].value):,} ({secs:.1f} s)")]
+    rows = [("link nodes", f"{links[0][0]:,} ({secs:.1f} s)")]
     for label, select in (("distinct (subject, state)", "?s ?t"), ("distinct (subject, state, grade)", "?s ?t ?g")):
         n, secs = count(store, select)
         rows.append((label, f"{n:,} ({secs:.1f} s)"))
