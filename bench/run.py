@@ -362,6 +362,10 @@ STEPS = {
 }
 
 
+SKIPPABLE = ("native", "floor", "floor-raw", "pyshacl", "pyshacl-oxigraph", "incremental", "attribution", "queries")
+"""What ``--skip`` takes: a misspelt step would otherwise run, for minutes or hours."""
+
+
 def run_step_here(name: str, args: dict[str, Any]) -> None:
     """Child side: run one step and print its result with the process's peak memory."""
     import logging
@@ -601,7 +605,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=1,
                         help="incremental step: add and retract each source this many times, and report each source's median")
     parser.add_argument("--digest-limit", type=int, default=3_000_000, help="compare inferred graphs by digest up to this size")
-    parser.add_argument("--skip", default="", help="comma-separated steps to skip: native,floor,floor-raw,pyshacl,pyshacl-oxigraph,incremental,attribution,queries")
+    parser.add_argument("--skip", default="", help=f"comma-separated steps to skip: {','.join(SKIPPABLE)}")
     parser.add_argument("--regenerate", action="store_true", help="regenerate graphs even if cached")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--step-args", help=argparse.SUPPRESS)
@@ -612,6 +616,8 @@ def main(argv: list[str] | None = None) -> int:
     from fimigraph.generate import parse_count
 
     opts.skip = [s for s in opts.skip.split(",") if s]
+    if unknown := sorted(set(opts.skip) - set(SKIPPABLE)):
+        parser.error(f"--skip: unknown step {', '.join(unknown)}; choose among {','.join(SKIPPABLE)}")
     sizes = [parse_count(s) for s in opts.sizes.split(",") if s]
     log = (lambda msg: print(msg, file=sys.stderr, flush=True))
     started = datetime.now(timezone.utc)
