@@ -1,4 +1,4 @@
-"""fimigraph benchmark: generate, load, reason (native, floor, pyshacl), update, query — per graph size.
+"""fimigraph benchmark: generate, load, reason (native, floor, pyshacl on rdflib and on pyoxigraph), update, query — per graph size.
 
     .venv/bin/python bench/run.py --sizes 10k,100k,1M [--json] [--pyshacl-cap 300] [--floor-cap 900]
 
@@ -594,7 +594,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="10k,100k", help="comma-separated triple counts (10k, 100k, 1M, …)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
-    parser.add_argument("--pyshacl-cap", type=float, default=300, help="seconds before pyshacl, on rdflib or on pyoxigraph, (and a pyshacl incremental step) is stopped")
+    parser.add_argument("--pyshacl-cap", type=float, default=300, help="seconds before a pyshacl step (on rdflib, on pyoxigraph, or a pyshacl incremental step) is stopped")
     parser.add_argument("--pyshacl-max", type=int, default=0, help="skip pyshacl above this many triples (0: never skip)")
     parser.add_argument("--native-cap", type=float, default=1800, help="seconds before the native engine is stopped")
     parser.add_argument("--floor-cap", type=float, default=900, help="seconds before the floor step is stopped")

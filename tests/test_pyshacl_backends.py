@@ -2,8 +2,8 @@
 
 The benchmark compares the native engine with it at sizes where pyshacl on rdflib does not
 finish, so it must be the reference there: the same graph as the native engine (which
-``test_native_engine`` holds to pyshacl on rdflib) on every rule case, the seed case and random
-generated worlds, and the TopBraid SHACL-AF rule tests' expected results.
+``test_native_engine`` holds to pyshacl on rdflib) on every rule case, the seed case, random
+worlds and a world of ``fimigraph generate``, and the TopBraid SHACL-AF rule tests' expected results.
 """
 
 from __future__ import annotations
