@@ -297,7 +297,10 @@ def attribution(
             + (f"; valid {link['valid_from'] or '…'} to {link['valid_until'] or '…'}" if link["valid_from"] or link["valid_until"] else ""),
             highlight=False,
         )
-        out.print(f"    rule: {link['rule_label']}; explain: fimigraph explain {link['link']}", highlight=False)
+        sources = ", ".join(s["label"] or s["source"] for s in link["sources"])
+        count = link["derivations"] or 1
+        out.print(f"    {count} derivation{'s' if count > 1 else ''}; sources: {sources or '—'}; rule: {link['rule_label']}; "
+                  f"explain: fimigraph explain {link['link']}", highlight=False)
     for finding in result["not_directly_linked"]:
         out.print(
             f"• not directly linked to {finding['state_label'] or finding['state']} "
@@ -315,10 +318,11 @@ def attribution(
 def explain(
     node: Annotated[str, typer.Argument(help="IRI of an attribution link, negative finding, conflict or claim.")],
     store: StoreOpt = None,
+    all_derivations: Annotated[bool, typer.Option("--all", help="List every other derivation, not only the five most confident.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """The proof tree of a link: rules, premises, sources and quotes."""
-    tree = explain_node(_open(_settings(store), read_only=True), node)
+    """The proof of a conclusion: a summary, its best derivation's tree down to sources and quotes, its other derivations."""
+    tree = explain_node(_open(_settings(store), read_only=True), node, all_derivations=all_derivations)
     if as_json:
         _print_json(tree)
     else:
