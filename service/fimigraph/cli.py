@@ -27,7 +27,7 @@ from rich.table import Table
 from . import __version__, reason
 from .attribution import attribution as attribution_of, attribution_stix
 from .compaction import due as compaction_due
-from .errors import AddressInUse, AlreadyExists, ConfigError, FimigraphError, InputError, StoreError
+from .errors import AddressInUse, AlreadyExists, ConfigError, FimigraphError, InputError, StoreError, ValidationError
 from .explain import explain as explain_node, render_text
 from .generate import Layout
 from .ingest import SourceDocument, media_type_for, read_document, retract as retract_source, write_document
@@ -193,15 +193,20 @@ def load(
     out.print(f"inferred graph: {results[-1]['inferred']} triples" if results else "nothing to load", highlight=False)
 
 
+def _about_file(path: Path, exc: FimigraphError) -> FimigraphError:
+    """``exc``, its one-line reason naming ``path``."""
+    if str(path) not in exc.detail:
+        exc.detail = f"{path}: {exc.detail}"
+    return exc
+
+
 @contextmanager
 def _about(path: Path) -> Iterator[None]:
     """Name ``path`` in any error raised while reading or writing it."""
     try:
         yield
     except FimigraphError as exc:
-        if str(path) not in exc.detail:
-            exc.detail = f"{path}: {exc.detail}"
-        raise
+        raise _about_file(path, exc)
 
 
 @contextmanager
@@ -291,10 +296,10 @@ def validate(
         try:
             doc = read_document(_read_file(path), media_type=media_type_for(path.name, None))
             report.append({"file": str(path), "conforms": True, "source": doc.source_iri, "results": []})
-        except FimigraphError as exc:
-            if exc.exit_code != 3:
-                raise
+        except ValidationError as exc:
             report.append({"file": str(path), "conforms": False, "detail": exc.detail, "results": exc.extra.get("results", [])})
+        except FimigraphError as exc:  # unreadable or malformed: no report to give, the command stops here
+            raise _about_file(path, exc) from None
     if as_json:
         _print_json(report)
     else:
@@ -305,7 +310,8 @@ def validate(
             out.print(f"{r['file']}: does not conform — {r['detail']}", highlight=False)
             for result in r["results"]:
                 where = " ".join(x for x in (result.get("focus_node"), result.get("path")) if x)
-                out.print(f"  - {where + ': ' if where else ''}{result.get('message')}", highlight=False)
+                found = f" (found {result['found']})" if result.get("found") else ""
+                out.print(f"  - {where + ': ' if where else ''}{result.get('message')}{found}", highlight=False)
     if not all(r["conforms"] for r in report):
         raise typer.Exit(3)
 
