@@ -193,20 +193,15 @@ def load(
     out.print(f"inferred graph: {results[-1]['inferred']} triples" if results else "nothing to load", highlight=False)
 
 
-def _about_file(path: Path, exc: FimigraphError) -> FimigraphError:
-    """``exc``, its one-line reason naming ``path``."""
-    if str(path) not in exc.detail:
-        exc.detail = f"{path}: {exc.detail}"
-    return exc
-
-
 @contextmanager
 def _about(path: Path) -> Iterator[None]:
     """Name ``path`` in any error raised while reading or writing it."""
     try:
         yield
     except FimigraphError as exc:
-        raise _about_file(path, exc)
+        if str(path) not in exc.detail:
+            exc.detail = f"{path}: {exc.detail}"
+        raise
 
 
 @contextmanager
@@ -293,13 +288,12 @@ def validate(
     """Check documents against the shapes without loading them (exit 3 if any breaks them)."""
     report = []
     for path in files:
-        try:
-            doc = read_document(_read_file(path), media_type=media_type_for(path.name, None))
-            report.append({"file": str(path), "conforms": True, "source": doc.source_iri, "results": []})
-        except ValidationError as exc:
-            report.append({"file": str(path), "conforms": False, "detail": exc.detail, "results": exc.extra.get("results", [])})
-        except FimigraphError as exc:  # unreadable or malformed: no report to give, the command stops here
-            raise _about_file(path, exc) from None
+        with _about(path):  # unreadable or malformed: no report to give, the command stops here
+            try:
+                doc = read_document(_read_file(path), media_type=media_type_for(path.name, None))
+                report.append({"file": str(path), "conforms": True, "source": doc.source_iri, "results": []})
+            except ValidationError as exc:
+                report.append({"file": str(path), "conforms": False, "detail": exc.detail, "results": exc.extra.get("results", [])})
     if as_json:
         _print_json(report)
     else:
