@@ -257,7 +257,7 @@ class GraphStore:
 
         The old inferred graph's quads stay on disk as deletion markers until compaction,
         and every later lookup steps over them. Measured at 1M triples: 32 s, the store
-        3.1 -> 2.3 GB, then adding one source ≈ 25 % faster (bench/RESULTS.md, sixth session).
+        3.1 -> 2.3 GB, then adding one source ≈ 25 % faster (bench/RESULTS.md, "What moves the numbers").
         """
         if self.read_only:
             return 0
