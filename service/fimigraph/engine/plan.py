@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rdflib import Variable
+from rdflib import BNode, Variable
 from rdflib.paths import Path
 from rdflib.plugins.sparql.algebra import translateGroupGraphPattern
 from rdflib.plugins.sparql.parserutils import CompValue
@@ -160,6 +160,42 @@ class Group(Element):
         return plan_group(self, facts, bound, maybe)[0]
 
 
+class Isolated(Element):
+    """A nested group evaluated on its own, then joined (its filters read variables it does not bind)."""
+
+    def __init__(self, group: Group) -> None:
+        self.group = group
+        self.sure, self.maybe = group.sure, group.maybe
+
+    def estimate(self, facts: Facts, bound: frozenset[int]) -> float:
+        return self.group.estimate(facts, frozenset())
+
+    def op(self, facts: Facts, bound: frozenset[int], maybe: frozenset[int]) -> Op:
+        inner = self.group.op(facts, frozenset(), frozenset())
+        slots = sorted(self.group.sure | self.group.maybe)
+
+        def join(rows: Rows) -> Rows:
+            if not rows:
+                return rows
+            found = inner([[None] * len(rows[0])])
+            out = []
+            for r in rows:
+                for x in found:
+                    n = r.copy()
+                    for i in slots:
+                        v = x[i]
+                        if v is None:
+                            continue
+                        if n[i] is None:
+                            n[i] = v
+                        elif n[i] != v:
+                            break
+                    else:
+                        out.append(n)
+            return out
+        return join
+
+
 class Union(Element):
     """Alternative groups."""
 
@@ -201,7 +237,7 @@ class Optional(Element):
         expr = self.expr
         # The group's operators write into the rows they get: a row the group does not match must come
         # back unchanged, so it gets a copy unless the group is one triple pattern (which writes only on a match).
-        copy = len(self.group.elements) > 1 or not isinstance(self.group.elements[0], Triple)
+        copy = expr is not None or len(self.group.elements) > 1 or not isinstance(self.group.elements[0], Triple)
 
         def left_join(rows: Rows) -> Rows:
             out = []
@@ -368,14 +404,21 @@ class Builder:
     def _flatten(self, node: Any, out: list[Element]) -> None:
         name = node.name
         if name == "BGP":
-            out.extend(Triple(tuple(t), self.scope) for t in node.triples)
+            # A blank node in a pattern is a variable (SPARQL 1.1 §4.1.4), scoped to the query.
+            out.extend(Triple(tuple(Variable(f"_:{x}") if isinstance(x, BNode) else x for x in t), self.scope)
+                       for t in node.triples)
         elif name == "Join":
             self._flatten(node.p1, out)
             right = node.p2
             if right.name in ("BGP", "ToMultiSet", "Union", "Join", "Extend"):
                 self._flatten(right, out)
             else:
-                out.append(self.group(right))
+                group = self.group(right)
+                # A nested group is evaluated bottom-up (SPARQL 1.1 §18.5): when one of its
+                # expressions reads a variable the group itself does not bind, it must not see
+                # the outer row's value, so it runs on its own and is joined.
+                own = group.sure | group.maybe
+                out.append(Isolated(group) if group.reads - own else group)
         elif name == "LeftJoin":
             self._flatten(node.p1, out)
             inner = self.group(node.p2)

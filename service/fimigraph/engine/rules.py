@@ -32,6 +32,20 @@ Anchors = dict[int, set[Term]]
 
 
 @dataclass(frozen=True)
+class Slot:
+    """A template's variable: the row slot its value comes from."""
+
+    slot: int
+
+
+@dataclass(frozen=True)
+class Fresh:
+    """A template's blank node: a new one for each row."""
+
+    label: str
+
+
+@dataclass(frozen=True)
 class _Frame:
     """One level around a pattern: the rule's body, a sub-select, or an EXISTS/MINUS group.
 
@@ -227,8 +241,8 @@ class Rule:
                     continue
                 matched = True
                 for term, value in ((to, o), (ts, s)):
-                    if isinstance(term, tuple) and term[1] in self.shared:
-                        best = (term[1], value)
+                    if isinstance(term, Slot) and term.slot in self.shared:
+                        best = (term.slot, value)
                         break
                 if best is not None:
                     break
@@ -246,7 +260,7 @@ class Rule:
 
 def _fits(template_term: Any, value: Term) -> bool:
     """Whether a template term (a constant, a variable, a blank node) can produce a value."""
-    return isinstance(template_term, (tuple, list)) or template_term == value
+    return isinstance(template_term, (Slot, Fresh)) or template_term == value
 
 
 def _close(planned: int, now: int) -> bool:
@@ -259,10 +273,10 @@ def _close(planned: int, now: int) -> bool:
 
 def _getter(term: Any) -> tuple[int, Any]:
     """A template term as (kind, value): 0 a constant, 1 a variable's slot, 2 a blank node's label."""
-    if isinstance(term, tuple):
-        return 1, term[1]
-    if isinstance(term, list):
-        return 2, term[1]
+    if isinstance(term, Slot):
+        return 1, term.slot
+    if isinstance(term, Fresh):
+        return 2, term.label
     return 0, term
 
 
@@ -346,15 +360,15 @@ def compile_rule(text: RuleText, facts_ref: Callable[[], Facts], functions: dict
         _collect(g, [_Frame("top", body.sure, home=body), _Frame("exists", body.sure)], sites)
     shared = body.sure
     predicates = frozenset(p for site in sites for p in _predicates(site.pattern.triple[1]))
-    produces = frozenset(None if isinstance(t[1], tuple) else t[1] for t in template)
+    produces = frozenset(None if isinstance(t[1], Slot) else t[1] for t in template)
     return Rule(text.name, text.stratum, scope, body, template, sites, shared, predicates, produces)
 
 
 def _template_term(term: Any, scope: Scope) -> Any:
     if isinstance(term, Variable):
-        return ("v", scope.slot(term))
+        return Slot(scope.slot(term))
     if isinstance(term, BNode):
-        return ["b", str(term)]
+        return Fresh(str(term))
     return from_rdflib(term)
 
 
