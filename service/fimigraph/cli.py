@@ -20,7 +20,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from . import __version__, reason
-from .attribution import attribution as attribution_of, attribution_stix
+from .attribution import attribution as attribution_of
 from .compaction import due as compaction_due
 from .errors import FimigraphError, InputError, StoreError
 from .explain import explain as explain_node, render_text
@@ -286,7 +286,9 @@ def attribution(
     """Graded links of a subject to states, negative findings and conflicts."""
     graph_store = _open(_settings(store), read_only=True)
     if as_stix:
-        _print_json(attribution_stix(graph_store, subject))
+        from .stix import export_attribution  # stix2 loads only when asked for
+
+        _print_json(export_attribution(graph_store, subject))
         return
     result = attribution_of(graph_store, subject)
     if as_json:

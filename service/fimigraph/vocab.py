@@ -20,6 +20,10 @@ GRAPH = Namespace(BASE + "graph/")
 """Named graphs of the store."""
 STIX = Namespace(BASE + "stix/")
 """Entities imported from STIX 2.1 bundles: ``STIX[<stix id>]``."""
+COUNTRY = Namespace(BASE + "country/")
+"""States by ISO 3166-1 alpha-2 code, ``COUNTRY["AZ"]``, where a source names a state by its code (STIX, DISARM)."""
+DISARM = Namespace(BASE + "disarm/")
+"""The DISARM framework: techniques and tactics by their DISARM id (``DISARM["T0049"]``), incidents (``DISARM["I00001"]``)."""
 
 ONTOLOGY_IRI = URIRef(BASE + "ontology")
 
@@ -59,7 +63,7 @@ def compact(iri: str) -> str:
 
 
 __all__ = [
-    "BASE", "DCTERMS", "FIMI", "FIMIR", "GRAPH", "INFERRED", "INFERRED_GRAPH", "ONTOLOGY_GRAPH",
+    "BASE", "COUNTRY", "DCTERMS", "DISARM", "FIMI", "FIMIR", "GRAPH", "INFERRED", "INFERRED_GRAPH", "ONTOLOGY_GRAPH",
     "ONTOLOGY_IRI", "OWL", "PREFIXES", "PROV", "RDF", "RDFS", "SH", "SKOS", "SOURCES_GRAPH",
     "SOURCE_GRAPH_PREFIX", "STIX", "XSD", "compact", "source_graph",
 ]
