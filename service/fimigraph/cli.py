@@ -454,6 +454,34 @@ def serve(
     uvicorn.run(create_app(settings, store=graph_store), host=settings.host, port=settings.port, log_level="info")
 
 
+@app.command("disarm-incidents")
+def disarm_incidents(
+    incidents: Annotated[Path | None, typer.Argument(help="DISARM's incidents.csv [default: the copy in data/disarm/].", show_default=False)] = None,
+    techniques: Annotated[Path | None, typer.Option("--techniques", help="DISARM's incidenttechniques.csv [default: the copy beside the incidents' default].", show_default=False)] = None,
+    store: StoreOpt = None,
+    engine: EngineOpt = None,
+    workers: WorkersOpt = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Replace the incidents if they are loaded already.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load DISARM's incidents as one source: each a campaign, with the countries it is attributed to and the techniques it used."""
+    from .disarm import default_paths, load_incidents
+
+    shipped = default_paths()
+    settings = _settings(store, engine, workers=workers)
+    graph_store = _open(settings)
+    result = load_incidents(graph_store, incidents or shipped[0], techniques or (shipped[1] if incidents is None else None),
+                            replace=replace, engine=settings.engine, workers=settings.workers)
+    graph_store.flush()
+    if as_json:
+        _print_json({**result.__dict__, "warnings": list(result.warnings)})
+        return
+    verb = "replaced" if result.replaced else "loaded"
+    out.print(f"{verb} DISARM incidents → source {result.id} ({result.claims} claims, {result.triples} triples)", highlight=False)
+    for warning in result.warnings:
+        out.print(f"  warning: {warning}", highlight=False)
+
+
 @app.command()
 def version() -> None:
     """Print the version."""
