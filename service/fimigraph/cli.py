@@ -129,7 +129,7 @@ def load(
         for path in files:
             progress.update(task, description=f"loading {path.name}")
             result = ingest(graph_store, _read_file(path), media_type=media_type_for(path.name, None), replace=replace, engine=settings.engine,
-                            workers=settings.workers)
+                            workers=settings.workers, owl_check=settings.owl_check)
             results.append({"file": str(path), **result.__dict__, "warnings": list(result.warnings)})
             progress.advance(task)
     _compact_if_due(graph_store, settings)  # once, at the end: the loads themselves gain little from it
@@ -480,6 +480,55 @@ def disarm_incidents(
     out.print(f"{verb} DISARM incidents → source {result.id} ({result.claims} claims, {result.triples} triples)", highlight=False)
     for warning in result.warnings:
         out.print(f"  warning: {warning}", highlight=False)
+
+
+@app.command()
+def check(
+    file: Annotated[Path | None, typer.Argument(help="A source document to check (not loaded); none: the ontology alone.", show_default=False)] = None,
+    source: Annotated[str | None, typer.Option("--source", help="Id (or IRI) of a loaded source to check instead.", show_default=False)] = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check the ontology plus one source with the OWL reasoner HermiT (exit 3 if they contradict each other)."""
+    from .consistency import check as check_graph, check_source, classify
+    from .ingest import parse_document
+
+    if file is not None and source is not None:
+        raise InputError("give a FILE or --source, not both")
+    with _spinner() as progress:
+        progress.add_task("reasoning (HermiT)")
+        if source is not None:
+            report = check_source(_open(_settings(store), read_only=True), source)
+            what = f"source {source}"
+        elif file is not None:
+            report = check_graph(parse_document(_read_file(file), media_type=media_type_for(file.name, None))[0])
+            what = str(file)
+        else:
+            started = time.perf_counter()
+            classes = classify()
+            unsatisfiable = sorted(compact(c) for c in classes.unsatisfiable if not c.endswith("#Nothing"))
+            result = {"consistent": not unsatisfiable, "unsatisfiable": unsatisfiable, "seconds": time.perf_counter() - started}
+    if file is None and source is None:
+        if as_json:
+            _print_json(result)
+        else:
+            words = "no unsatisfiable class" if not unsatisfiable else "unsatisfiable: " + ", ".join(unsatisfiable)
+            out.print(f"ontology: {words} (HermiT, {result['seconds']:.1f} s)", highlight=False)
+        if unsatisfiable:
+            raise typer.Exit(3)
+        return
+    if as_json:
+        _print_json(report.as_dict())
+    elif report.consistent:
+        out.print(f"{what}: consistent with the ontology (HermiT, {report.individuals} individuals, {report.seconds:.1f} s)", highlight=False)
+    else:
+        out.print(f"{what}: contradicts the ontology — {report.other or f'{len(report.violations)} violation(s)'}", highlight=False)
+        for v in report.violations:
+            out.print(f"  - <{v.individual}>{f' ({v.label})' if v.label else ''} breaks {v.axiom}", highlight=False)
+            for reason_line in v.because:
+                out.print(f"      because {reason_line}", highlight=False)
+    if not report.consistent:
+        raise typer.Exit(3)
 
 
 @app.command()

@@ -17,7 +17,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS, RDF
 
 from . import reason
-from .errors import ParseError, UnsupportedFormat, ValidationError
+from .errors import Inconsistent, ParseError, UnsupportedFormat, ValidationError
 from .ontology import source_classes
 from .reason import DEFAULT_ENGINE, InferenceReport
 from .store import GraphStore, SourceInfo, source_id
@@ -227,10 +227,23 @@ def ingest(
     replace: bool = False,
     engine: str = DEFAULT_ENGINE,
     workers: int | None = None,
+    owl_check: bool = False,
 ) -> IngestResult:
-    """Parse, validate and write one source document."""
-    return write_document(store, read_document(data, media_type=media_type, base_iri=base_iri), replace=replace, engine=engine,
-                          workers=workers)
+    """Parse, validate and write one source document (``owl_check``: refuse one that contradicts the ontology's OWL axioms)."""
+    doc = read_document(data, media_type=media_type, base_iri=base_iri)
+    if owl_check:
+        check_consistency(doc.metadata + doc.claims)
+    return write_document(store, doc, replace=replace, engine=engine, workers=workers)
+
+
+def check_consistency(graph: Graph) -> None:
+    """Raise :class:`Inconsistent` with HermiT's report when a document contradicts the ontology."""
+    from .consistency import check  # owlready2 and Java load only when asked for
+
+    report = check(graph)
+    if not report.consistent:
+        broken = "; ".join(f"{v.individual}: {v.axiom}" for v in report.violations[:3]) or report.other
+        raise Inconsistent(f"the document contradicts the ontology ({broken})", extra=report.as_dict())
 
 
 
