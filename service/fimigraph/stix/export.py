@@ -19,15 +19,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import stix2
-from stix2.properties import ListProperty, StringProperty
 from rdflib import URIRef
+from stix2.properties import ListProperty, StringProperty
 from stix2.v21 import CustomObject
 
 from ..countries import country_code
 from ..errors import InputError
 from ..ontology import notations
 from ..store import GraphStore, iri_batches
-from ..vocab import FIMI, INFERRED, INFERRED_GRAPH, SOURCES_GRAPH, STIX
+from ..vocab import FIMI, INFERRED, INFERRED_GRAPH, SOURCES_GRAPH
 from .common import (
     EXPORT_EPOCH,
     EXTENSION_CREATED,
@@ -267,15 +267,13 @@ def _claims(b: _Builder, claims: Iterable[Mapping[str, Any]]) -> list[Any]:
             continue
         rtype, backwards = _RELATIONSHIP.get(kind, ("related-to", False))
         s, o = b.sdo(c["subject"]), b.sdo(c["object"], "state" if kind in ("attributed-to", "organ-of") else "")
-        if kind == "conducts" and b.nodes.get(c["subject"], {}).get("kind") in (str(FIMI.State), str(FIMI.StateOrgan), "state", "state-organ"):
+        if kind == "conducts" and _kind(b.nodes.get(c["subject"], {})) in ("state", "state-organ"):
             rtype, backwards = "participates-in", False  # "campaign attributed-to a state" would read as an attribution
-        labels = [kind] if rtype == "related-to" else [c["claimed_grade"]] if kind == "attributed-to" else None
-        if kind == "affiliated-with" and c.get("role"):
-            labels = [c["role"]]
+        labels = {"related-to": [kind], "attributed-to": [c.get("claimed_grade")], "part-of": [c.get("role")]}.get(rtype)
         out.append(stix2.Relationship(
             id=stix_id("relationship", c["claim"]), relationship_type=rtype, description=c["quote"],
             source_ref=o if backwards else s, target_ref=s if backwards else o, confidence=c["confidence"],
-            labels=labels, object_marking_refs=b.marking_refs(c.get("marking"), str(c["claim"])),
+            labels=[x for x in labels or [] if x] or None, object_marking_refs=b.marking_refs(c.get("marking"), str(c["claim"])),
             external_references=[b.reference(c["source"])], **b.times(c.get("valid_from"), c.get("valid_until")),
             **b.common,
             extensions=_ext(claim=c["claim"], link_kind=kind, quote=c["quote"], source=c["source"], role=c.get("role"),
@@ -354,20 +352,20 @@ def _premise_claims(store: GraphStore, nodes: set[str]) -> set[str]:
     return claims
 
 
-def _rows(store: GraphStore, iris: Iterable[str], variable: str, required: str, optional: Mapping[str, str]) -> list[dict[str, Any]]:
-    """One row per IRI: ``required`` patterns, and each optional property (its smallest value) looked up row by row."""
+def _rows(store: GraphStore, iris: Iterable[str], variable: str, properties: Mapping[str, str]) -> list[dict[str, Any]]:
+    """One row per IRI with each property's smallest value (None when absent), looked up IRI by IRI."""
     rows = []
     for batch in iri_batches(sorted(iris)):
         lookups = "".join(
-            f"OPTIONAL {{ SELECT ?{variable} (MIN(?{name}_) AS ?{name}) WHERE {{ ?{variable} {path} ?{name}_ }} GROUP BY ?{variable} }}\n"
-            for name, path in optional.items())
-        rows += store.select(f"SELECT * WHERE {{ VALUES ?{variable} {{ {batch} }} {required} {lookups} }}")
+            f"LATERAL {{ OPTIONAL {{ SELECT ?{variable} (MIN(?{name}_) AS ?{name}) WHERE {{ ?{variable} {path} ?{name}_ }} "
+            f"GROUP BY ?{variable} }} }}\n" for name, path in properties.items())
+        rows += store.select(f"SELECT * WHERE {{ VALUES ?{variable} {{ {batch} }} {lookups} }}")
     return rows
 
 
 def _claim_rows(store: GraphStore, claims: set[str]) -> list[dict[str, Any]]:
     names = notations()
-    rows = _rows(store, claims, "claim", "", {
+    rows = _rows(store, claims, "claim", {
         "subject": "fimi:claimSubject", "predicate": "fimi:claimPredicate", "object": "fimi:claimObject",
         "source": "fimi:statedIn", "quote": "fimi:quote", "confidence": "fimi:confidence", "valid_from": "fimi:validFrom",
         "valid_until": "fimi:validUntil", "marking": "fimi:marking", "evidence_type": "fimi:evidenceType",
@@ -383,7 +381,7 @@ def _node_rows(store: GraphStore, iris: set[str]) -> dict[str, dict[str, Any]]:
         for r in store.select(f"SELECT DISTINCT ?x ?t WHERE {{ VALUES ?x {{ {batch} }} ?x a ?t }}"):
             if r["t"] in kinds:
                 types.setdefault(r["x"], set()).add(r["t"])
-    rows = _rows(store, iris, "x", "", {"label": "rdfs:label", "country_code": "fimi:countryCode",
+    rows = _rows(store, iris, "x", {"label": "rdfs:label", "country_code": "fimi:countryCode",
                                         "active_from": "fimi:activeFrom", "active_until": "fimi:activeUntil",
                                         "disarm_id": "fimi:disarmId"})
     return {r["x"]: {**{k: v for k, v in r.items() if k != "x" and v is not None},
@@ -398,7 +396,7 @@ def _most_specific(types: set[str]) -> str | None:
 
 def _source_rows(store: GraphStore, sources: set[str]) -> dict[str, dict[str, Any]]:
     kinds = {str(FIMI.Report): "report", str(FIMI.Article): "article", str(FIMI.OfficialStatement): "official-statement"}
-    rows = _rows(store, sources, "s", "", {"label": "rdfs:label", "title": "dcterms:title", "publisher": "dcterms:publisher",
+    rows = _rows(store, sources, "s", {"label": "rdfs:label", "title": "dcterms:title", "publisher": "dcterms:publisher",
                                            "publisher_label": "dcterms:publisher/rdfs:label", "issued": "dcterms:issued",
                                            "reliability": "fimi:reliability"})
     typed = {}
