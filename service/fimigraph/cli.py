@@ -50,11 +50,6 @@ EngineOpt = Annotated[
     str | None,
     typer.Option("--engine", help="Reasoning engine: native or pyshacl [env: FIMIGRAPH_ENGINE].", show_default=False),
 ]
-WorkersOpt = Annotated[
-    int | None,
-    typer.Option("--workers", help="Store queries the native engine runs at once while it adds or retracts a source "
-                 "[env: FIMIGRAPH_WORKERS; default: min(4, cores)].", show_default=False),
-]
 CompactAfterOpt = Annotated[
     int | None,
     typer.Option("--compact-after", help="Compact the store once this many sources were added, replaced or retracted "
@@ -110,7 +105,6 @@ def load(
     files: Annotated[list[Path], typer.Argument(help="Source documents: .ttl .trig .jsonld .nt .nq .rdf, or STIX 2.1 bundles (.json); with --bulk, datasets (.nq .trig, optionally .gz).")],
     store: StoreOpt = None,
     engine: EngineOpt = None,
-    workers: WorkersOpt = None,
     compact_after: CompactAfterOpt = None,
     replace: Annotated[bool, typer.Option("--replace", help="Replace sources that are loaded already.")] = False,
     bulk: Annotated[bool, typer.Option("--bulk", help="Files are datasets of many sources laid out as the store keeps them (graph/source/<id> + graph/sources), e.g. from `fimigraph generate`: validate all, write all or nothing, rebuild inferences once.")] = False,
@@ -118,7 +112,7 @@ def load(
     as_json: JsonOpt = False,
 ) -> None:
     """Validate and load source documents (one source each), or with --bulk datasets of many sources; inferences follow."""
-    settings = _settings(store, engine, workers=workers, compact_after=compact_after)
+    settings = _settings(store, engine, compact_after=compact_after)
     if bulk:
         _load_bulk(files, settings, replace=replace, jobs=jobs, as_json=as_json)
         return
@@ -129,7 +123,7 @@ def load(
         for path in files:
             progress.update(task, description=f"loading {path.name}")
             result = ingest(graph_store, _read_file(path), media_type=media_type_for(path.name, None), replace=replace, engine=settings.engine,
-                            workers=settings.workers, owl_check=settings.owl_check)
+                            owl_check=settings.owl_check)
             results.append({"file": str(path), **result.__dict__, "warnings": list(result.warnings)})
             progress.advance(task)
     _compact_if_due(graph_store, settings)  # once, at the end: the loads themselves gain little from it
@@ -399,13 +393,12 @@ def retract(
     source_id: Annotated[str, typer.Argument(help="Id (or IRI) of a loaded source.")],
     store: StoreOpt = None,
     engine: EngineOpt = None,
-    workers: WorkersOpt = None,
     compact_after: CompactAfterOpt = None,
 ) -> None:
     """Remove a source; inferences that rested on it go too."""
-    settings = _settings(store, engine, workers=workers, compact_after=compact_after)
+    settings = _settings(store, engine, compact_after=compact_after)
     graph_store = _open(settings)
-    info, _ = retract_source(graph_store, source_id, engine=settings.engine, workers=settings.workers)
+    info, _ = retract_source(graph_store, source_id, engine=settings.engine)
     _compact_if_due(graph_store, settings)
     out.print(f"retracted {info.id} ({info.iri})", highlight=False)
 
@@ -438,7 +431,6 @@ def generate(
 def serve(
     store: StoreOpt = None,
     engine: EngineOpt = None,
-    workers: WorkersOpt = None,
     compact_after: CompactAfterOpt = None,
     host: Annotated[str | None, typer.Option(help="Address to listen on [env: FIMIGRAPH_HOST; default 127.0.0.1].", show_default=False)] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on [env: FIMIGRAPH_PORT; default 8000].", show_default=False)] = None,
@@ -448,7 +440,7 @@ def serve(
 
     from .api.app import create_app
 
-    settings = _settings(store, engine, workers=workers, compact_after=compact_after, host=host, port=port)
+    settings = _settings(store, engine, compact_after=compact_after, host=host, port=port)
     graph_store = _open(settings)  # open now, so a locked or bad store fails before listening
     err.print(f"fimigraph {__version__}: serving {settings.store} on http://{settings.host}:{settings.port} (docs at /docs)", highlight=False)
     uvicorn.run(create_app(settings, store=graph_store), host=settings.host, port=settings.port, log_level="info")
@@ -460,7 +452,6 @@ def disarm_incidents(
     techniques: Annotated[Path | None, typer.Option("--techniques", help="DISARM's incidenttechniques.csv [default: the copy beside the incidents' default].", show_default=False)] = None,
     store: StoreOpt = None,
     engine: EngineOpt = None,
-    workers: WorkersOpt = None,
     replace: Annotated[bool, typer.Option("--replace", help="Replace the incidents if they are loaded already.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -468,10 +459,10 @@ def disarm_incidents(
     from .disarm import default_paths, load_incidents
 
     shipped = default_paths()
-    settings = _settings(store, engine, workers=workers)
+    settings = _settings(store, engine)
     graph_store = _open(settings)
     result = load_incidents(graph_store, incidents or shipped[0], techniques or (shipped[1] if incidents is None else None),
-                            replace=replace, engine=settings.engine, workers=settings.workers)
+                            replace=replace, engine=settings.engine)
     graph_store.flush()
     if as_json:
         _print_json({**result.__dict__, "warnings": list(result.warnings)})

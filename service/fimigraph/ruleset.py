@@ -1,8 +1,9 @@
 """The rules and shapes of ``rules/``, loaded as data.
 
 The engine knows no rule by name: it reads every ``rules/inference/*.ttl`` file, picks
-rules by their ``rdf:type`` (``sh:SPARQLRule``, ``sh:TripleRule``) and orders them by
-``sh:order``.
+rules by their ``rdf:type`` (``sh:SPARQLRule``, ``sh:TripleRule``), groups them by
+``fimi:stratum`` and orders them by ``sh:order``. Properties the ontology types
+``fimi:WorkingProperty`` are the rules' scratch values, dropped once the last stratum ran.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SH
+from rdflib.term import Node
 
 from .resources import rules_dir
+from .vocab import FIMI
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class Rule:
     label: str
     comment: str
     order: float
+    stratum: int
     kind: URIRef
     construct: str | None
     path: Path
@@ -78,6 +82,7 @@ def load_rule(path: Path) -> Rule:
         label=_text(graph, node, RDFS.label),
         comment=_text(graph, node, RDFS.comment),
         order=float(order.toPython()) if isinstance(order, Literal) else 0.0,
+        stratum=stratum_of(graph, node),
         kind=kind,
         construct=str(construct) if construct is not None else None,
         path=path,
@@ -87,7 +92,51 @@ def load_rule(path: Path) -> Rule:
 @cache
 def rules() -> tuple[Rule, ...]:
     """All inference rules, in the order they run."""
-    return tuple(sorted((load_rule(p) for p in rule_files()), key=lambda r: (r.order, str(r.iri))))
+    return tuple(sorted((load_rule(p) for p in rule_files()), key=lambda r: (r.stratum, r.order, str(r.iri))))
+
+
+def stratum_of(shapes: Graph, rule: Node) -> int:
+    """The stratum a rule runs in: its ``fimi:stratum``, else its shape's, else 1."""
+    for node in (rule, *shapes.subjects(SH.rule, rule)):
+        value = shapes.value(node, FIMI.stratum)
+        if isinstance(value, Literal):
+            return int(value.toPython())
+    return 1
+
+
+def strata(shapes: Graph) -> list[Graph]:
+    """The shapes graph once per stratum, lowest first, each keeping only that stratum's rules.
+
+    pyshacl runs every rule a shapes graph attaches with ``sh:rule``; detaching the others is
+    how one stratum runs alone.
+    """
+    attached = list(shapes.subject_objects(SH.rule))
+    levels = sorted({stratum_of(shapes, rule) for _shape, rule in attached}) or [1]
+    graphs = []
+    for level in levels:
+        graph = Graph()
+        for triple in shapes:
+            graph.add(triple)
+        for shape, rule in attached:
+            if stratum_of(shapes, rule) != level:
+                graph.remove((shape, SH.rule, rule))
+        graphs.append(graph)
+    return graphs
+
+
+def working_properties(*graphs: Graph) -> frozenset[Node]:
+    """The properties typed ``fimi:WorkingProperty`` (or a subclass of it) in any of these graphs (the ontology declares them)."""
+    kinds = (FIMI.WorkingProperty, FIMI.MaximalProperty, FIMI.MinimalProperty)
+    return frozenset(p for g in graphs for kind in kinds for p in g.subjects(RDF.type, kind))
+
+
+def extreme_properties(*graphs: Graph) -> dict[Node, int]:
+    """Working properties of which only each node's highest (+1) or lowest (-1) value matters."""
+    found: dict[Node, int] = {}
+    for g in graphs:
+        found.update({p: 1 for p in g.subjects(RDF.type, FIMI.MaximalProperty)})
+        found.update({p: -1 for p in g.subjects(RDF.type, FIMI.MinimalProperty)})
+    return found
 
 
 def rule_by_iri() -> dict[str, Rule]:

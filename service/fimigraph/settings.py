@@ -9,21 +9,17 @@ from pydantic import Field, ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
-from .native import WORKERS
 
 Engine = Literal["native", "pyshacl"]
 
 
 class Settings(BaseSettings):
-    """Where the store lives, which engine reasons (with how many workers), and how the server listens and compacts."""
+    """Where the store lives, which engine reasons, and how the server listens and compacts."""
 
     model_config = SettingsConfigDict(env_prefix="FIMIGRAPH_", extra="ignore")
 
     store: Path = Field(default=Path("fimigraph-store"), description="Folder of the on-disk store.")
     engine: Engine = Field(default="native", description="Reasoning engine: native (fast, default) or pyshacl (reference).")
-    workers: int = Field(default=WORKERS, ge=1, le=64, description=(
-        "Store queries the native engine runs at once while it adds or retracts a source "
-        "(default: min(4, cores)); 1 keeps a core free for the API."))
     compact_after: int = Field(default=100, ge=0, description=(
         "Compact the store once this many changes (sources added, replaced or retracted, by any process) "
         "were made since its last compaction: the server in the background, `load` and `retract` at their end; 0 never."))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import Graph, URIRef
+from rdflib import Graph, Literal, URIRef
 
 from .errors import AlreadyExists, NotFound, QueryError, StoreError
 from .ontology import ontology_hash, ontology_ntriples
@@ -34,6 +34,17 @@ from .vocab import (
 )
 
 log = logging.getLogger("fimigraph.store")
+
+
+@dataclass(frozen=True)
+class SourceChange:
+    """A source written, replaced or retracted: the update that does it, and the quads it adds and removes."""
+
+    sid: str
+    iri: str
+    update: str
+    added: list[ox.Quad]
+    removed: list[ox.Quad]
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,13 @@ def source_id(iri: str) -> str:
 def ntriples(graph: Graph) -> str:
     """A graph as N-Triples text, the body of INSERT DATA."""
     return graph.serialize(format="nt")
+
+
+def _quads(graph: Graph, name: str) -> list[ox.Quad]:
+    """An rdflib graph's triples as pyoxigraph quads of one named graph."""
+    g = ox.NamedNode(name)
+    return [ox.Quad(q.subject, q.predicate, q.object, g)
+            for q in ox.parse(ntriples(graph).encode(), format=ox.RdfFormat.N_TRIPLES)]
 
 
 class GraphStore:
@@ -113,9 +131,9 @@ class GraphStore:
                 f"  GRAPH <{SOURCES_GRAPH}> {{ <{ONTOLOGY_GRAPH}> <{DCTERMS.identifier}> \"{ontology_hash()}\" }} }}"
             )
 
-    def put_source(self, source_iri: str, metadata: Graph, claims: Graph, *, replace: bool,
-                   submitted: str | None = None) -> str:
-        """Write one source (metadata and claims) atomically; return its id.
+    def prepare_put(self, source_iri: str, metadata: Graph, claims: Graph, *, replace: bool,
+                    submitted: str | None = None) -> SourceChange:
+        """What writing one source (metadata and claims) takes: the update and the quads it adds and removes.
 
         Without ``replace``, a source the store holds already is refused (:class:`AlreadyExists`):
         writing it again would duplicate its submission time and leave the inferred graph
@@ -123,43 +141,53 @@ class GraphStore:
         entered the store (``xsd:dateTime``; now unless given: putting a version back keeps its own).
         """
         sid = source_id(source_iri)
-        if not replace and self.has_source(source_iri):
+        held = self.has_source(source_iri)
+        if held and not replace:
             raise AlreadyExists(f"source {source_iri} is loaded already (id {sid}); retract it first, "
                                 "or replace it (CLI --replace, HTTP ?replace=true)")
         graph = source_graph(sid)
         submitted = submitted or datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-        parts = []
-        if replace:
-            parts.append(self._drop_source_sparql(source_iri, sid))
-        parts.append(
-            f"INSERT DATA {{\n GRAPH <{graph}> {{\n{ntriples(claims)}}}\n"
-            f" GRAPH <{SOURCES_GRAPH}> {{\n{ntriples(metadata)}"
-            f"<{source_iri}> <{DCTERMS.identifier}> \"{sid}\" .\n"
-            f"<{source_iri}> <{DCTERMS.dateSubmitted}> \"{submitted}\"^^<{XSD.dateTime}> .\n"
-            f" }}\n}}"
-        )
-        self.update(" ;\n".join(parts))
-        return sid
+        described = Graph()
+        for triple in metadata:
+            described.add(triple)
+        described.add((URIRef(source_iri), DCTERMS.identifier, Literal(sid)))
+        described.add((URIRef(source_iri), DCTERMS.dateSubmitted, Literal(submitted, datatype=XSD.dateTime)))
+        parts = [self._drop_source_sparql(source_iri, sid)] if held else []
+        parts.append(f"INSERT DATA {{\n GRAPH <{graph}> {{\n{ntriples(claims)}}}\n GRAPH <{SOURCES_GRAPH}> {{\n{ntriples(described)}}}\n}}")
+        added = [*_quads(claims, str(graph)), *_quads(described, str(SOURCES_GRAPH))]
+        removed = self._stored_quads(source_iri, sid) if held else []
+        return SourceChange(sid, source_iri, " ;\n".join(parts), added, removed)
 
-    def mark_reasoning(self, *, running: bool, inferred: int | None = None, derived_with: str | None = None) -> None:
-        """Note that a reasoning run starts writing the inferred graph, or that it completed with ``inferred`` triples.
+    def prepare_retract(self, sid: str) -> tuple[SourceInfo, SourceChange]:
+        """What retracting a source (by id or IRI) takes: the update and the quads it removes."""
+        info = self.source(sid)
+        return info, SourceChange(info.id, info.iri, self._drop_source_sparql(info.iri, info.id), [],
+                                  self._stored_quads(info.iri, info.id))
 
-        The note (``fimi:reasoningStartedAt`` on the inferred graph) is written before the
-        run's first write and removed after its last, each in its own transaction: a run
-        killed in between leaves it, and :meth:`reasoning_interrupted` finds it. A completed
-        run records the graph's size (``fimi:inferredTriples``, see :meth:`recorded_inferred_size`)
-        and the fingerprint of the rules it was derived with (``fimi:derivedWith``, see :meth:`derived_with`).
+    def _stored_quads(self, source_iri: str, sid: str) -> list[ox.Quad]:
+        meta = ox.NamedNode(str(SOURCES_GRAPH))
+        return [*self.ox.quads_for_pattern(None, None, None, ox.NamedNode(str(source_graph(sid)))),
+                *self.ox.quads_for_pattern(ox.NamedNode(source_iri), None, None, meta)]
+
+    def put_source(self, source_iri: str, metadata: Graph, claims: Graph, *, replace: bool,
+                   submitted: str | None = None) -> str:
+        """Write one source (metadata and claims) in one transaction, without reasoning; return its id."""
+        change = self.prepare_put(source_iri, metadata, claims, replace=replace, submitted=submitted)
+        self.update(change.update)
+        return change.sid
+
+    def notes_sparql(self, *, inferred: int, changes: int = 0) -> str:
+        """The update that records a completed reasoning run (the inferred graph's size and what it was derived with).
+
+        ``changes``: sources added, replaced or retracted by this update, towards the next compaction.
         """
+        from .reason import derivation  # the fingerprint of the rules: reason's to define
+
         notes = (FIMI.reasoningStartedAt, FIMI.inferredTriples, FIMI.derivedWith)
         forget = " ;\n".join(f"DELETE WHERE {{ GRAPH <{SOURCES_GRAPH}> {{ <{INFERRED_GRAPH}> <{p}> ?o }} }}" for p in notes)
-        if running:
-            now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-            note = f"<{FIMI.reasoningStartedAt}> \"{now}\"^^<{XSD.dateTime}>"
-        else:
-            facts = [f"<{FIMI.inferredTriples}> \"{int(inferred)}\"^^<{XSD.integer}>" if inferred is not None else "",
-                     f"<{FIMI.derivedWith}> \"{derived_with}\"" if derived_with is not None else ""]
-            note = " ; ".join(f for f in facts if f)
-        self.update(f"{forget} ;\nINSERT DATA {{ GRAPH <{SOURCES_GRAPH}> {{ <{INFERRED_GRAPH}> {note} }} }}" if note else forget)
+        record = (f"INSERT DATA {{ GRAPH <{SOURCES_GRAPH}> {{ <{INFERRED_GRAPH}> <{FIMI.inferredTriples}> "
+                  f"\"{int(inferred)}\"^^<{XSD.integer}> ; <{FIMI.derivedWith}> \"{derivation()}\" }} }}")
+        return f"{forget} ;\n{record}" + (f" ;\n{self._add_to_changes(changes)}" if changes else "")
 
     def recorded_inferred_size(self) -> int | None:
         """The inferred graph's size as the last completed reasoning run recorded it (None: not recorded).
@@ -186,20 +214,6 @@ class GraphStore:
         n = self._note(SOURCES_GRAPH, FIMI.changesSinceCompaction)
         return int(n) if n is not None else 0
 
-    def note_change(self) -> None:
-        """Count one completed change (a source added, replaced or retracted) towards the next compaction.
-
-        Kept in the store, not in a process: a server restarted every day, or a script of
-        single ``fimigraph retract`` calls, still reaches the count that compacts. A failure
-        to count is logged, not raised: the change is complete, and a lost count only delays
-        the next compaction.
-        """
-        try:
-            with self.write_lock:
-                self.update(self._add_to_changes(1))
-        except StoreError:
-            log.warning("the change is complete but could not be counted towards the next compaction", exc_info=True)
-
     @staticmethod
     def _add_to_changes(n: int) -> str:
         """The update that adds ``n`` to :meth:`changes_since_compaction` (one transaction: read and write together)."""
@@ -218,13 +232,13 @@ class GraphStore:
         )
 
     def delete_source(self, sid: str) -> SourceInfo:
-        """Remove a source's claims and metadata in one transaction."""
-        info = self.source(sid)
-        self.update(self._drop_source_sparql(info.iri, sid))
+        """Remove a source's claims and metadata in one transaction, without reasoning."""
+        info, change = self.prepare_retract(sid)
+        self.update(change.update)
         return info
 
-    def source_quads(self, sid: str) -> tuple[Graph, Graph]:
-        """A source's metadata and claims as graphs (to restore them if a later step fails)."""
+    def source_graphs(self, sid: str) -> tuple[Graph, Graph]:
+        """A source's metadata (without what the store adds) and claims as graphs."""
         info = self.source(sid)
         meta = self.construct(
             f"CONSTRUCT {{ <{info.iri}> ?p ?o }} WHERE {{ GRAPH <{SOURCES_GRAPH}> {{ <{info.iri}> ?p ?o }} "
@@ -232,10 +246,6 @@ class GraphStore:
         )
         claims = self.construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{info.graph}> {{ ?s ?p ?o }} }}")
         return meta, claims
-
-    def replace_inferred(self, triples: str) -> None:
-        """Swap the inferred graph for these N-Triples in one transaction."""
-        self.update(f"DROP SILENT GRAPH <{INFERRED_GRAPH}> ;\nINSERT DATA {{ GRAPH <{INFERRED_GRAPH}> {{\n{triples}}} }}")
 
     def flush(self) -> None:
         """Make sure everything written is on disk."""

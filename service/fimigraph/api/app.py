@@ -37,9 +37,8 @@ def create_app(settings: Settings | None = None, *, store: GraphStore | None = N
         if recovered is not None:
             report = recovered[1]
             problems.log.warning("rebuilt the inferred graph: %d triples in %.1f s", report.triples, report.seconds)
-        # Counted and compiled now rather than by the first source posted (4.5 s for 9.6M inferred triples).
-        await asyncio.to_thread(reason.inferred_size, app.state.store)
-        await asyncio.to_thread(reason.prepare, engine=settings.engine)
+        # The engine reads the store and derives everything now, rather than when the first source is posted.
+        await asyncio.to_thread(reason.prepare, app.state.store, engine=settings.engine)
         app.state.compactor = Compactor(app.state.store, after=settings.compact_after)
         try:
             yield

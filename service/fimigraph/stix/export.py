@@ -234,10 +234,13 @@ def attribution_to_stix(answer: Mapping[str, Any], *, nodes: Mapping[str, Mappin
 
 
 def _conclusions(b: _Builder, subject: str, links: list[Any]) -> list[Any]:
-    out = []
+    out, seen = [], set()
     for i, link in enumerate(links):
         if not isinstance(link, Mapping) or not isinstance(link.get("state"), str) or not isinstance(link.get("link"), str):
             raise InputError(f"attribution JSON: links[{i}] has no 'link' and 'state' IRIs")
+        if link["link"] in seen:  # one object per link, however many entries an answer gives it (one per via path)
+            continue
+        seen.add(link["link"])
         conf = link.get("confidence")
         if isinstance(conf, bool) or not isinstance(conf, int) or not 0 <= conf <= 100:
             raise InputError(f"attribution JSON: links[{i}] confidence {conf!r} is not an integer from 0 to 100")

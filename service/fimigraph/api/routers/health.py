@@ -16,7 +16,7 @@ _INFERENCES = {None: "complete", reason.INTERRUPTED: "incomplete", reason.OTHER_
 
 @router.get("/health", summary="Service health")
 def health(store: StoreDep, settings: SettingsDep, compactor: CompactorDep) -> dict[str, Any]:
-    """Status, version, engine (and its workers), number of sources, whether the inferred graph is complete, compaction.
+    """Status, version, engine, number of sources, whether the inferred graph is complete, compaction.
 
     Cheap at any size, for probes: counting the store's quads took 2.7 s at 10.6M quads
     (ask ``SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }`` on /sparql instead).
@@ -25,11 +25,10 @@ def health(store: StoreDep, settings: SettingsDep, compactor: CompactorDep) -> d
         "status": "ok",
         "version": __version__,
         "engine": settings.engine,
-        "workers": settings.workers,
         "store": str(store.path) if store.path else None,
         "sources": store.source_count(),
-        # "incomplete": a reasoning run is writing it, or one was interrupted; "outdated": derived
-        # with other rules or another ontology. The server rebuilds either at start-up.
+        # "incomplete": left half-written by an earlier version; "outdated": derived with other
+        # rules or another ontology. The server derives it again at start-up.
         "inferences": _INFERENCES[reason.outdated(store)],
         "compaction": compactor.status(),
     }

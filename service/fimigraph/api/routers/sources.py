@@ -58,7 +58,7 @@ async def post_source(
     body = await read_body(request, settings.max_upload_bytes)
     result = await run_in_threadpool(
         ingest, store, body, media_type=media_type, base_iri=base, replace=replace, engine=settings.engine,
-        workers=settings.workers, owl_check=settings.owl_check,
+        owl_check=settings.owl_check,
     )
     # After the response, in the thread pool: deciding reads the store (not on the event loop), and a
     # compaction took 35-73 s at 1M triples.
@@ -93,7 +93,7 @@ def get_source(source_id: str, request: Request, store: StoreDep) -> Response:
     media = choose(request.headers.get("accept"), ["application/json", "text/turtle", "application/n-triples"])
     if media == "application/json":
         return JSONResponse(_info(info))
-    metadata, claims = store.source_quads(info.id)
+    metadata, claims = store.source_graphs(info.id)
     graph = metadata + claims
     return Response(graph.serialize(format="turtle" if media == "text/turtle" else "nt"), media_type=media)
 
@@ -102,6 +102,6 @@ def get_source(source_id: str, request: Request, store: StoreDep) -> Response:
 def delete_source(source_id: str, store: StoreDep, settings: SettingsDep, compactor: CompactorDep,
                   background: BackgroundTasks) -> dict[str, Any]:
     """Remove a source's claims; inferences that rested on them go too."""
-    info, report = retract(store, source_id, engine=settings.engine, workers=settings.workers)
+    info, report = retract(store, source_id, engine=settings.engine)
     background.add_task(compactor.compact_if_due)
     return {"deleted": _info(info), "inferred": report.triples}

@@ -1,0 +1,479 @@
+"""Rule bodies, as rdflib's SPARQL algebra, compiled into left-deep plans over the facts in memory.
+
+A group graph pattern becomes a list of elements (triple patterns, unions, nested groups,
+VALUES, sub-selects; OPTIONAL, MINUS and BIND; filters). A plan orders them for the
+variables bound when it runs: at each step the cheapest element that may go next by
+SPARQL's semantics (an element waits for the OPTIONAL or BIND that binds one of its
+variables; OPTIONAL, MINUS and BIND keep their relative order and wait for the elements
+before them that share a variable), estimated from the facts' statistics; a filter runs as
+soon as everything that binds its variables has. Every operator takes and returns a batch
+of rows (lists of terms, one slot per variable of the scope).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rdflib import Variable
+from rdflib.paths import Path
+from rdflib.plugins.sparql.algebra import translateGroupGraphPattern
+from rdflib.plugins.sparql.parserutils import CompValue
+
+from .expressions import Compiler, Expr, ExprError, Unsupported, holds
+from .facts import Facts
+from .patterns import BOUND, FREE, MAYBE, Op, Position, Rows, pattern_op
+from .terms import Term, boolean, from_rdflib, integer, string, value
+
+Functions = Callable[[str, list[Expr]], "Expr | None"]
+
+
+class Scope:
+    """The variables of one query level (a rule's body, a sub-select), each with its row slot."""
+
+    def __init__(self) -> None:
+        self.slots: dict[Variable, int] = {}
+
+    def slot(self, v: Variable) -> int:
+        """The slot of a variable, allocated on first use."""
+        found = self.slots.get(v)
+        if found is None:
+            found = self.slots[v] = len(self.slots)
+        return found
+
+    @property
+    def width(self) -> int:
+        """How many slots a row of this scope has."""
+        return len(self.slots)
+
+    def row(self) -> list:
+        """An empty row."""
+        return [None] * len(self.slots)
+
+
+class Element:
+    """One element of a group: what it binds, what it reads, and how to run it given what is bound."""
+
+    barrier = False  # OPTIONAL, MINUS and BIND keep their order
+    sure: frozenset[int] = frozenset()  # slots it binds on every row
+    maybe: frozenset[int] = frozenset()  # slots it may bind
+    reads: frozenset[int] = frozenset()  # slots it only reads (filters, BIND expressions)
+
+    @property
+    def slots(self) -> frozenset[int]:
+        """Every slot it touches."""
+        return self.sure | self.maybe | self.reads
+
+    def estimate(self, facts: Facts, bound: frozenset[int]) -> float:
+        """Rows out per row in."""
+        return 1.0
+
+    def op(self, facts: Facts, bound: frozenset[int], maybe: frozenset[int]) -> Op:
+        """The operator for these bindings."""
+        raise NotImplementedError
+
+
+def _position(term: Any, scope: Scope, bound: frozenset[int], maybe: frozenset[int]) -> Position:
+    if isinstance(term, Variable):
+        slot = scope.slot(term)
+        return Position(slot=slot, state=BOUND if slot in bound else MAYBE if slot in maybe else FREE)
+    return Position(const=from_rdflib(term))
+
+
+class Triple(Element):
+    """A triple pattern (its predicate may be a property path)."""
+
+    def __init__(self, triple: tuple[Any, Any, Any], scope: Scope) -> None:
+        self.triple, self.scope = triple, scope
+        self.sure = frozenset(scope.slot(t) for t in triple if isinstance(t, Variable))
+
+    def estimate(self, facts: Facts, bound: frozenset[int]) -> float:
+        s, p, o = self.triple
+        if isinstance(p, Path):
+            return 2.0 if self._bound(s, bound) or self._bound(o, bound) else 1e6
+        pred = None if isinstance(p, Variable) else from_rdflib(p)
+        const_o = None if isinstance(o, Variable) else from_rdflib(o)
+        return facts.estimate(pred, self._bound(s, bound), self._bound(o, bound), const_o)
+
+    def _bound(self, term: Any, bound: frozenset[int]) -> bool:
+        return not isinstance(term, Variable) or self.scope.slot(term) in bound
+
+    def op(self, facts: Facts, bound: frozenset[int], maybe: frozenset[int]) -> Op:
+        s, p, o = (_position(t, self.scope, bound, maybe) if not isinstance(t, Path) else t for t in self.triple)
+        return pattern_op(facts, s, p, o)  # type: ignore[arg-type]
+
+
+class Values(Element):
+    """An inline VALUES block."""
+
+    def __init__(self, rows: list[dict[Variable, Any]], scope: Scope) -> None:
+        names = sorted({v for r in rows for v in r}, key=str)
+        self.slots_in_order = [scope.slot(v) for v in names]
+        self.rows = [[None if r.get(v) in (None, "UNDEF") else from_rdflib(r[v]) for v in names] for r in rows]
+        undef = {i for row in self.rows for i, x in zip(self.slots_in_order, row) if x is None}
+        self.sure = frozenset(self.slots_in_order) - undef
+        self.maybe = frozenset(undef)
+
+    def estimate(self, facts: Facts, bound: frozenset[int]) -> float:
+        return 0.5 if set(self.slots_in_order) <= bound else float(len(self.rows))
+
+    def op(self, facts: Facts, bound: frozenset[int], maybe: frozenset[int]) -> Op:
+        pairs = list(zip(self.slots_in_order, range(len(self.slots_in_order))))
+
+        def join(rows: Rows) -> Rows:
+            out = []
+            for r in rows:
+                for values in self.rows:
+                    n = r.copy()
+                    for slot, k in pairs:
+                        v = values[k]
+                        if v is None:
+                            continue
+                        if n[slot] is None:
+                            n[slot] = v
+                        elif n[slot] != v:
+                            break
+                    else:
+                        out.append(n)
+            return out
+        return join
+
+
+class Group(Element):
+    """A group graph pattern: its elements, planned together."""
+
+    def __init__(self, elements: list[Element]) -> None:
+        self.elements = elements
+        sure: set[int] = set()
+        maybe: set[int] = set()
+        reads: set[int] = set()
+        for e in elements:
+            sure |= e.sure
+            maybe |= e.maybe
+            reads |= e.reads
+        self.sure, self.maybe, self.reads = frozenset(sure), frozenset(maybe - sure), frozenset(reads - sure - maybe)
+
+    def estimate(self, facts: Facts, bound: frozenset[int]) -> float:
+        return plan_group(self, facts, bound, frozenset())[1]
+
+    def op(self, facts: Facts, bound: frozenset[int], maybe: frozenset[int]) -> Op:
+        return plan_group(self, facts, bound, maybe)[0]
+
+
+class Union(Element):
+    """Alternative groups."""
+
+    def __init__(self, branches: list[Group]) -> None:
+        self.branches = branches
+        sure = frozenset.intersection(*(b.sure for b in branches))
+        self.sure = sure
+        self.maybe = frozenset().union(*(b.sure | b.maybe for b in branches)) - sure
+        self.reads = frozenset().union(*(b.reads for b in branches)) - self.sure - self.maybe
+
+    def estimate(self, facts: Facts, bound: frozenset[int]) -> float:
+        return sum(b.estimate(facts, bound) for b in self.branches)
+
+    def op(self, facts: Facts, bound: frozenset[int], maybe: frozenset[int]) -> Op:
+        ops = [b.op(facts, bound, maybe) for b in self.branches]
+
+        last = len(ops) - 1
+
+        def union(rows: Rows) -> Rows:
+            out: Rows = []
+            for k, op in enumerate(ops):
+                out.extend(op(rows if k == last else [r.copy() for r in rows]))
+            return out
+        return union
+
+
+class Optional(Element):
+    """OPTIONAL { group } with the filter of its group (a left join)."""
+
+    barrier = True
+
+    def __init__(self, group: Group, expr: Expr | None, reads: frozenset[int]) -> None:
+        self.group, self.expr = group, expr
+        self.maybe = group.sure | group.maybe
+        self.reads = (group.reads | reads) - self.maybe
+
+    def op(self, facts: Facts, bound: frozenset[int], maybe: frozenset[int]) -> Op:
+        inner = self.group.op(facts, bound, maybe)
+        expr = self.expr
+        # The group's operators write into the rows they get: a row the group does not match must come
+        # back unchanged, so it gets a copy unless the group is one triple pattern (which writes only on a match).
+        copy = len(self.group.elements) > 1 or not isinstance(self.group.elements[0], Triple)
+
+        def left_join(rows: Rows) -> Rows:
+            out = []
+            for r in rows:
+                found = inner([r.copy() if copy else r])
+                if expr is not None:
+                    found = [x for x in found if holds(expr, x)]
+                if found:
+                    out.extend(found)
+                else:
+                    out.append(r)
+            return out
+        return left_join
+
+
+class Minus(Element):
+    """MINUS { group }: rows with a compatible, overlapping match in the group are dropped."""
+
+    barrier = True
+
+    def __init__(self, group: Group) -> None:
+        self.group = group
+        self.reads = group.sure | group.maybe | group.reads
+
+    def op(self, facts: Facts, bound: frozenset[int], maybe: frozenset[int]) -> Op:
+        inner = self.group.op(facts, frozenset(), frozenset())
+        shared = sorted(self.group.sure | self.group.maybe)
+
+        def minus(rows: Rows) -> Rows:
+            others = inner([[None] * (len(rows[0]) if rows else 0)]) if rows else []
+            out = []
+            for r in rows:
+                for x in others:
+                    overlap = [i for i in shared if r[i] is not None and x[i] is not None]
+                    if overlap and all(r[i] == x[i] for i in overlap):
+                        break
+                else:
+                    out.append(r)
+            return out
+        return minus
+
+
+class Bind(Element):
+    """BIND(expr AS ?var): the variable stays unbound when the expression errs."""
+
+    barrier = True
+
+    def __init__(self, slot: int, expr: Expr, reads: frozenset[int]) -> None:
+        self.slot, self.expr = slot, expr
+        self.maybe = frozenset({slot})
+        self.reads = reads - {slot}
+
+    def op(self, facts: Facts, bound: frozenset[int], maybe: frozenset[int]) -> Op:
+        slot, expr = self.slot, self.expr
+
+        def extend(rows: Rows) -> Rows:
+            # In place: no other list holds these rows (a UNION hands each branch its own copies).
+            for r in rows:
+                try:
+                    r[slot] = expr(r)
+                except ExprError:
+                    pass
+            return rows
+        return extend
+
+
+class Filter(Element):
+    """A group's FILTER."""
+
+    def __init__(self, expr: Expr, reads: frozenset[int]) -> None:
+        self.expr = expr
+        self.reads = reads
+
+    def op(self, facts: Facts, bound: frozenset[int], maybe: frozenset[int]) -> Op:
+        expr = self.expr
+        return lambda rows: [r for r in rows if holds(expr, r)]
+
+
+def plan_group(group: Group, facts: Facts, bound: frozenset[int], maybe: frozenset[int]) -> tuple[Op, float]:
+    """Order a group's elements for what is bound; return its operator and its estimated rows per input row."""
+    pending = list(range(len(group.elements)))
+    placed: set[int] = set()
+    steps: list[Op] = []
+    estimate = 1.0
+    elements = group.elements
+    binders = {i: e.sure | e.maybe for i, e in enumerate(elements)}
+    while pending:
+        ready = []
+        for i in pending:
+            e = elements[i]
+            if isinstance(e, Filter):
+                # After every element of the group that can bind one of its variables.
+                if all(j in placed or not (binders[j] & e.reads) for j in pending if j != i):
+                    ready.append((-1.0, i))
+                continue
+            earlier = [j for j in pending if j < i and not isinstance(elements[j], Filter)]
+            if e.barrier:
+                if any(elements[j].barrier or (elements[j].slots & e.slots) for j in earlier):
+                    continue
+            elif any(elements[j].barrier and (binders[j] & e.slots) for j in earlier):
+                continue
+            ready.append((e.estimate(facts, bound) if not e.barrier else 1.0, i))
+        if not ready:  # cannot happen for a well-formed group; keep the written order
+            ready = [(0.0, pending[0])]
+        cost, pick = min(ready)
+        e = elements[pick]
+        steps.append(e.op(facts, bound, maybe))
+        if not isinstance(e, Filter):
+            estimate *= max(cost, 0.5) if not e.barrier else 1.0
+        else:
+            estimate *= 0.5
+        bound = bound | e.sure
+        maybe = (maybe | e.maybe) - bound
+        placed.add(pick)
+        pending.remove(pick)
+
+    def run(rows: Rows) -> Rows:
+        for step in steps:
+            if not rows:
+                return rows
+            rows = step(rows)
+        return rows
+    return run, estimate
+
+
+# -- building elements from the algebra ---------------------------------------------------------
+
+
+class Builder:
+    """Turns rdflib algebra into elements of a scope; ``functions`` resolves custom function IRIs."""
+
+    def __init__(self, scope: Scope, facts_ref: Callable[[], Facts], functions: Functions | None = None) -> None:
+        self.scope = scope
+        self.facts_ref = facts_ref
+        self.functions = functions
+        self.nested: list[Group] = []  # the groups of EXISTS and NOT EXISTS, for anchoring
+
+    def expression(self, e: Any) -> tuple[Expr, frozenset[int]]:
+        """Compile an expression; return it with the slots it reads."""
+        expr = Compiler(self.scope.slot, exists=self._exists, functions=self.functions)(e)
+        return expr, frozenset(self.scope.slot(v) for v in _expression_vars(e))
+
+    def _exists(self, graph: CompValue, positive: bool) -> Expr:
+        if getattr(graph, "name", "") == "GroupGraphPatternSub":
+            graph = translateGroupGraphPattern(graph)
+        group = self.group(graph)
+        self.nested.append(group)
+        cache: dict[frozenset[int], Op] = {}
+
+        def exists(row: list) -> Term:
+            bound = frozenset(i for i, v in enumerate(row) if v is not None)
+            op = cache.get(bound)
+            if op is None:
+                op = cache[bound] = group.op(self.facts_ref(), bound, frozenset())
+            return boolean(bool(op([row.copy()])) == positive)
+        return exists
+
+    def group(self, node: Any) -> Group:
+        """The elements of a group graph pattern."""
+        elements: list[Element] = []
+        self._flatten(node, elements)
+        return Group(elements)
+
+    def _flatten(self, node: Any, out: list[Element]) -> None:
+        name = node.name
+        if name == "BGP":
+            out.extend(Triple(tuple(t), self.scope) for t in node.triples)
+        elif name == "Join":
+            self._flatten(node.p1, out)
+            right = node.p2
+            if right.name in ("BGP", "ToMultiSet", "Union", "Join", "Extend"):
+                self._flatten(right, out)
+            else:
+                out.append(self.group(right))
+        elif name == "LeftJoin":
+            self._flatten(node.p1, out)
+            inner = self.group(node.p2)
+            expr, reads = (None, frozenset())
+            if node.expr is not None and not _is_true(node.expr):
+                expr, reads = self.expression(node.expr)
+            out.append(Optional(inner, expr, reads))
+        elif name == "Filter":
+            self._flatten(node.p, out)
+            for conjunct in _conjuncts(node.expr):
+                expr, reads = self.expression(conjunct)
+                out.append(Filter(expr, reads))
+        elif name == "Extend":
+            self._flatten(node.p, out)
+            expr, reads = self.expression(node.expr)
+            out.append(Bind(self.scope.slot(node.var), expr, reads))
+        elif name == "Minus":
+            self._flatten(node.p1, out)
+            out.append(Minus(self.group(node.p2)))
+        elif name == "Union":
+            branches: list[Any] = []
+            _union_branches(node, branches)
+            out.append(Union([self.group(b) for b in branches]))
+        elif name == "ToMultiSet":
+            inner = node.p
+            if inner.name == "values":
+                out.append(Values(inner.res, self.scope))
+            else:
+                from .subselect import SubSelect
+                out.append(SubSelect(inner, self.scope, self.facts_ref, self.functions))
+        elif name == "values":
+            out.append(Values(node.res, self.scope))
+        elif name in ("Project", "Distinct", "Reduced"):
+            self._flatten(node.p, out)
+        else:
+            raise Unsupported(f"the native engine does not evaluate {name} in a rule body")
+
+
+def _union_branches(node: Any, out: list[Any]) -> None:
+    for side in (node.p1, node.p2):
+        if side.name == "Union":
+            _union_branches(side, out)
+        else:
+            out.append(side)
+
+
+def _conjuncts(e: Any) -> list[Any]:
+    if isinstance(e, CompValue) and e.name == "ConditionalAndExpression":
+        return [x for part in [e.expr, *(e.other or [])] for x in _conjuncts(part)]
+    return [e]
+
+
+def _is_true(e: Any) -> bool:
+    return getattr(e, "name", None) == "TrueFilter"
+
+
+def _expression_vars(e: Any) -> set[Variable]:
+    found: set[Variable] = set()
+
+    def walk(x: Any) -> None:
+        if isinstance(x, Variable):
+            found.add(x)
+        elif isinstance(x, CompValue):
+            if x.name in ("Builtin_EXISTS", "Builtin_NOTEXISTS"):
+                graph = x.graph
+                found.update(getattr(graph, "_vars", set()) or _pattern_vars(graph))
+                return
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, (list, tuple)):
+            for v in x:
+                walk(v)
+    walk(e)
+    return found
+
+
+def _pattern_vars(node: Any) -> set[Variable]:
+    found: set[Variable] = set()
+
+    def walk(x: Any) -> None:
+        if isinstance(x, Variable):
+            found.add(x)
+        elif isinstance(x, CompValue):
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, (list, tuple)):
+            for v in x:
+                walk(v)
+    walk(node)
+    return found
+
+
+def literal_value(term: Term) -> Any:
+    """A term's Python value for aggregates (literals by value, others as themselves)."""
+    return value(term) if isinstance(term, tuple) else term
+
+
+__all__ = [
+    "Bind", "Builder", "Element", "Filter", "Group", "Minus", "Optional", "Scope", "Triple", "Union", "Values",
+    "integer", "literal_value", "plan_group", "string",
+]
