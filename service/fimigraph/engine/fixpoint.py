@@ -51,6 +51,8 @@ class Reasoner:
         # Working properties of which only each node's highest (+1) or lowest (-1) value matters:
         # only that one is kept, so a better value found later replaces it (a lattice fixpoint).
         self.extremes = extremes or {}
+        # During a change: whether each fact it touched was derived before it (what it added and removed).
+        self._before: dict[Triple, bool] | None = None
         levels = sorted({r.stratum for r in rules})
         self.strata = [[r for r in rules if r.stratum == level] for level in levels]
         self.rounds = 0
@@ -95,6 +97,8 @@ class Reasoner:
             self.facts.add(*t)
             self.derived.add(t)
             into.add(t)
+            if self._before is not None:
+                self._before.setdefault(t, False)
 
     def _better(self, t: Triple, direction: int, into: set[Triple]) -> bool:
         """Whether ``t`` beats the value its node holds for an extreme property; if so, that value goes."""
@@ -108,6 +112,8 @@ class Reasoner:
         self.facts.discard(*old)
         self.derived.discard(old)
         into.discard(old)
+        if self._before is not None:
+            self._before.setdefault(old, True)
         return True
 
     def _saturate(self, rules: list[Rule], delta: set[Triple], added: set[Triple]) -> None:
@@ -164,12 +170,18 @@ class Reasoner:
     def _maintain(self, rules: list[Rule], changed: set[Triple], undo_added: list[Triple],
                   undo_removed: list[Triple]) -> tuple[set[Triple], set[Triple]]:
         facts = self.facts
+        # The rows a changed fact touches, found on the facts as they are (a fact a lower stratum just
+        # added connects to its rows only there) and as they were; their outputs are all suspect.
+        anchors: dict[int, Anchors | None] = {}
+        for i, rule in enumerate(rules):
+            relevant = [t for t in changed if rule.reads(t[1])]
+            if relevant:
+                anchors[i] = rule.anchors(facts, relevant)
         # Delete: on the facts as they were, everything derived from a row that read a changed fact.
         for t in undo_added:
             facts.discard(*t)
         for t in undo_removed:
             facts.add(*t)
-        anchors: dict[int, Anchors | None] = {}
         doomed: set[Triple] = set()
         seeds: set[Triple] = set(changed)
         while seeds:
@@ -180,7 +192,7 @@ class Reasoner:
                     continue
                 found = rule.anchors(facts, relevant)
                 before = anchors.get(i, {})
-                anchors[i] = None if before is None or found is None else _merge(before, found)
+                anchors[i] = found = None if before is None or found is None else _merge(before, found)
                 for t in rule.run(facts, found):
                     if t in self.derived and t not in doomed:
                         doomed.add(t)
@@ -190,7 +202,9 @@ class Reasoner:
             facts.discard(*t)
         for t in undo_added:
             facts.add(*t)
+        before = self._before = {}
         for t in doomed:
+            before[t] = True
             self.derived.discard(t)
             if t not in self.asserted:
                 facts.discard(*t)
@@ -210,9 +224,10 @@ class Reasoner:
                 found = _merge(found, rule.head_anchors(facts, regain))
             if found is None or found:
                 self._add_all(rule.run(facts, found), delta)
-        added: set[Triple] = set()
-        self._saturate(rules, delta, added)
-        return added - doomed, doomed - self.derived
+        self._saturate(rules, delta, set())
+        self._before = None
+        return ({t for t, was in before.items() if not was and t in self.derived},
+                {t for t, was in before.items() if was and t not in self.derived})
 
     # -- results ----------------------------------------------------------------------------------------
 

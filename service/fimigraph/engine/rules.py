@@ -12,7 +12,7 @@ rows that may derive a given fact again, from the template.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -31,12 +31,17 @@ Anchors = dict[int, set[Term]]
 """Values per anchor slot (of the rule's top scope)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Frame:
-    """Where a pattern sits: a sub-select, an EXISTS/MINUS group, or the rule's body."""
+    """One level around a pattern: the rule's body, a sub-select, or an EXISTS/MINUS group.
+
+    ``home``: the group of that level that holds the pattern, or the element leading to it:
+    its other triple patterns connect the pattern's variables to that level's.
+    """
 
     kind: str
-    group: Group
+    sure: frozenset[int]  # the variables that level binds on every row (the body's, a sub-select's)
+    home: Group | None = None
     subselect: SubSelect | None = None
 
 
@@ -167,58 +172,81 @@ class Rule:
             return []
         if not bindings:  # a pattern of constants: any row may depend on it
             return None
+        skip: Pattern | None = site.pattern
         for frame in reversed(site.frames):
-            if frame.kind == "top":
-                # One variable bound on every row (never one an OPTIONAL or a BIND binds: pre-binding
-                # it would change what they do); the pattern's subject when it can be.
-                direct = [(s, v) for s, v in bindings if s in self.shared]
-                return direct[:1] or None
+            assert frame.home is not None
+            # No connection (None) is not knowing; connecting to no row ([]) means no row reads the fact now.
             if frame.kind == "subselect":
                 sub = frame.subselect
                 assert sub is not None
                 out = _project(sub, bindings)
                 if not out:
-                    out = _project(sub, _connect(facts, frame.group, site.pattern, bindings))
-                if not out:
-                    return None
+                    connected = _connect(facts, frame.home, skip, bindings)
+                    if connected is None:
+                        return None
+                    out = _project(sub, connected)
+                    if not out and connected:
+                        return None
                 bindings = out
-            else:  # EXISTS / MINUS: move to the variables the group shares with the body
-                shared = [(s, v) for s, v in bindings if s in self.shared]
+            else:
+                # The body, or an EXISTS/MINUS group: on to one variable the body binds on every row
+                # (never one an OPTIONAL or a BIND binds: pre-binding it would change what they do).
+                shared = [(s, v) for s, v in bindings if s in frame.sure]
                 if not shared:
-                    shared = [(s, v) for s, v in _connect(facts, frame.group, site.pattern, bindings) if s in self.shared]
-                if not shared:
-                    return None
+                    connected = _connect(facts, frame.home, skip, bindings)
+                    if connected is None:
+                        return None
+                    shared = [(s, v) for s, v in connected if s in frame.sure]
+                    if not shared and connected:
+                        return None
+                if frame.kind == "top" and shared:  # one variable suffices: all its values
+                    slot = min(s for s, _v in shared)
+                    shared = [(s, v) for s, v in shared if s == slot]
                 bindings = shared
+            if not bindings:
+                return []
+            skip = None
         return bindings
 
     def head_anchors(self, facts: Facts, derived: Iterable[Triple]) -> Anchors | None:
-        """Anchors covering every row that may derive one of these triples again; None: the whole rule."""
+        """Anchors covering every row that may derive one of these triples again; None: the whole rule.
+
+        A row that writes a node writes every triple the template gives that node: a node is
+        covered when one of its triples binds a template variable the body binds on every row
+        (``?link fimi:linkSubject ?s`` binds ``?s``), whatever its other triples.
+        """
         found: Anchors = {}
-        for s, p, o in derived:
+        unanchored: set[Term] = set()
+        anchored: set[Term] = set()
+        for fact in derived:
+            s, p, o = fact
+            best: tuple[int, Term] | None = None
             matched = False
             for ts, tp, to in self.template:
-                if not isinstance(tp, Variable) and from_rdflib(tp) != p:
-                    continue
-                best = None
-                for term, value in ((to, o), (ts, s)):
-                    if isinstance(term, Variable):
-                        slot = self.scope.slot(term)
-                        if slot in self.shared:
-                            best = (slot, value)
-                            break
-                    elif not isinstance(term, BNode) and from_rdflib(term) != value:
-                        best = ()
-                        break
-                if best == ():
+                if not _fits(tp, p) or not _fits(ts, s) or not _fits(to, o):
                     continue
                 matched = True
-                if best is None:
-                    return None
-                found.setdefault(best[0], set()).add(best[1])
-                break
+                for term, value in ((to, o), (ts, s)):
+                    if isinstance(term, tuple) and term[1] in self.shared:
+                        best = (term[1], value)
+                        break
+                if best is not None:
+                    break
             if not matched:
                 continue
+            if best is None:
+                unanchored.add(s)
+            else:
+                anchored.add(s)
+                found.setdefault(best[0], set()).add(best[1])
+        if unanchored - anchored:
+            return None
         return found
+
+
+def _fits(template_term: Any, value: Term) -> bool:
+    """Whether a template term (a constant, a variable, a blank node) can produce a value."""
+    return isinstance(template_term, (tuple, list)) or template_term == value
 
 
 def _close(planned: int, now: int) -> bool:
@@ -254,18 +282,38 @@ def _project(sub: SubSelect, bindings: list[tuple[int, Term]]) -> list[tuple[int
     return [(correlatable[s], v) for s, v in bindings if s in correlatable]
 
 
-def _connect(facts: Facts, group: Group, pattern: Pattern, bindings: list[tuple[int, Term]]) -> list[tuple[int, Term]]:
-    """Bindings of the group's other variables reachable from these through its plain triple patterns."""
-    others = [e for e in group.elements if isinstance(e, Pattern) and e is not pattern]
-    if not others:
-        return []
+def _connect(facts: Facts, group: Group, skip: Pattern | None,
+             bindings: list[tuple[int, Term]]) -> list[tuple[int, Term]] | None:
+    """Bindings of the group's other variables reachable from these through its triple patterns (None: it has none).
+
+    A UNION's branches are alternatives: each is tried with the group's own patterns.
+    """
+    alternatives = _alternatives(group, skip)
+    if not any(alternatives):
+        return None
     bound = frozenset(s for s, _v in bindings)
-    op, _ = plan_group(Group(others), facts, bound, frozenset())
-    width = max([*(s for s, _v in bindings), *(s for e in others for s in e.sure)]) + 1
-    seed: list = [None] * max(width, pattern.scope.width)
-    for s, v in bindings:
-        seed[s] = v
-    return list({(i, x) for r in op([seed]) for i, x in enumerate(r) if x is not None})
+    found: set[tuple[int, Term]] = set()
+    for patterns in alternatives:
+        if not patterns:
+            continue
+        op, _ = plan_group(Group(patterns), facts, bound, frozenset())
+        seed: list = [None] * patterns[0].scope.width
+        for s, v in bindings:
+            seed[s] = v
+        found.update((i, x) for r in op([seed]) for i, x in enumerate(r) if x is not None)
+    return list(found)
+
+
+def _alternatives(group: Group, skip: Pattern | None) -> list[list[Pattern]]:
+    """The group's required triple patterns, once per combination of its UNIONs' branches."""
+    own = [e for e in group.elements if isinstance(e, Pattern) and e is not skip]
+    combos = [own]
+    for e in group.elements:
+        if isinstance(e, Union):
+            combos = [c + alt for c in combos for b in e.branches for alt in _alternatives(b, skip)]
+        elif isinstance(e, Group):
+            combos = [c + alt for c in combos for alt in _alternatives(e, skip)]
+    return combos
 
 
 # -- compiling -----------------------------------------------------------------------------------
@@ -293,10 +341,9 @@ def compile_rule(text: RuleText, facts_ref: Callable[[], Facts], functions: dict
     body = builder.group(where)
     template = [tuple(_template_term(t, scope) for t in triple) for triple in algebra.template]
     sites: list[_Site] = []
-    top = _Frame("top", body)
-    _collect(body, [top], sites)
+    _collect(body, [_Frame("top", body.sure)], sites)
     for g in builder.nested:
-        _collect(g, [top, _Frame("exists", g)], sites)
+        _collect(g, [_Frame("top", body.sure, home=body), _Frame("exists", body.sure)], sites)
     shared = body.sure
     predicates = frozenset(p for site in sites for p in _predicates(site.pattern.triple[1]))
     produces = frozenset(None if isinstance(t[1], tuple) else t[1] for t in template)
@@ -329,9 +376,11 @@ def _predicates(pred: Any) -> Iterable[Term | None]:
 
 
 def _collect(group: Group, frames: list[_Frame], out: list[_Site]) -> None:
+    """Every triple pattern under ``group``, with the frames around it (the innermost one's home still to set)."""
+    here = [*frames[:-1], replace(frames[-1], home=group)]
     for e in group.elements:
         if isinstance(e, Pattern):
-            out.append(_Site(e, frames))
+            out.append(_Site(e, here))
         elif isinstance(e, Group):
             _collect(e, frames, out)
         elif isinstance(e, Union):
@@ -340,12 +389,12 @@ def _collect(group: Group, frames: list[_Frame], out: list[_Site]) -> None:
         elif isinstance(e, Optional):
             _collect(e.group, frames, out)
         elif isinstance(e, Minus):
-            _collect(e.group, [*frames, _Frame("exists", e.group)], out)
+            _collect(e.group, [*here, _Frame("exists", here[-1].sure)], out)
         elif isinstance(e, SubSelect):
-            inner = [*frames, _Frame("subselect", e.body, e)]
+            inner = [*here, _Frame("subselect", e.body.sure, subselect=e)]
             _collect(e.body, inner, out)
             for g in e.nested:
-                _collect(g, [*inner, _Frame("exists", g)], out)
+                _collect(g, [*inner[:-1], replace(inner[-1], home=e.body), _Frame("exists", e.body.sure)], out)
 
 
 def _function_hook(table: dict[str, FunctionText], facts_ref: Callable[[], Facts]) -> Callable[[str, list[Expr]], Expr | None]:
