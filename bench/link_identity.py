@@ -13,7 +13,7 @@ is its own link node. This prints, for a reasoned store (opened read-only):
 - with ``--write``, how long pyoxigraph's bulk loader takes to write the inferred graph alone into
   an empty store: a bound on any engine that keeps these link nodes.
 
-Results and the decision they bear on: bench/RESULTS.md, seventeenth session.
+Results: bench/RESULTS.md, "What bounds a 1M rebuild" (measured 2026-12-01 at 5a8064f).
 """
 
 from __future__ import annotations

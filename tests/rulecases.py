@@ -18,7 +18,7 @@ from rdflib.term import Node
 
 from fimigraph.ontology import ontology_graph
 from fimigraph.reason import pyshacl_fixpoint
-from support import REPO, shared_dir
+from support import REPO, SUITES
 from fimigraph.resources import rules_dir
 from fimigraph.vocab import FIMI, FIMIR, INFERRED
 
@@ -133,8 +133,8 @@ ShaclAfRunner = Callable[[Graph, Graph], Graph]
 
 
 def shacl_af_files() -> list[Path]:
-    """The TopBraid SHACL-AF rule tests: ``<shared>/data/shacl-af-rules/{sparql,triple}/*.test.ttl``."""
-    root = shared_dir() / "data" / "shacl-af-rules"
+    """The TopBraid SHACL-AF rule tests: ``tests/suites/shacl-af-rules/{sparql,triple}/*.test.ttl``."""
+    root = SUITES / "shacl-af-rules"
     return sorted(p for sub in ("sparql", "triple") for p in (root / sub).glob("*.test.ttl"))
 
 
@@ -153,5 +153,5 @@ def expected_results(graph: Graph) -> set[tuple[Node, Node, Node]]:
 __all__ = [
     "CASE_DATA", "CASE_EXPECTED", "REPO", "RuleCase", "ShaclAfRunner", "blank_inferred", "case_files",
     "diff_report", "engine_input", "expected_results", "load_case", "rule_iris", "run_engine",
-    "run_shacl_af", "shacl_af_files", "shared_dir", "sorted_nt",
+    "run_shacl_af", "shacl_af_files", "sorted_nt",
 ]

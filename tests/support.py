@@ -21,11 +21,14 @@ SEED_FILES = sorted(SEED_DIR.glob("*.ttl"))
 SAMPLES = REPO / "data" / "samples"
 QUERIES = sorted((REPO / "data" / "queries").glob("*.rq"))
 FIMIGRAPH = str(Path(sys.executable).with_name("fimigraph"))
+SUITES = REPO / "tests" / "suites"
+"""Third-party test suites, copied with their licences (``tests/suites/README.md``)."""
 
 
-def shared_dir() -> Path:
-    """The shared folder of third-party data and the seed text: ``$FIMIGRAPH_SHARED`` or ``<repo>/../shared``."""
-    return Path(os.environ.get("FIMIGRAPH_SHARED", REPO.parent / "shared"))
+def shared_dir() -> Path | None:
+    """``$FIMIGRAPH_SHARED``, a folder of texts the repository may not redistribute (the seed article), or None when unset."""
+    value = os.environ.get("FIMIGRAPH_SHARED")
+    return Path(value) if value else None
 
 
 CASE = Namespace("https://w3id.org/fimigraph/case/boycottparis2024/")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -105,8 +107,8 @@ def test_errors_are_one_line_with_distinct_exit_codes(tmp_path: Path) -> None:
     assert no_store.returncode == 2 and "no store" in one_line_error(no_store.stderr)
     wrong_engine = run_cli("infer", "--store", store, "--engine", "magic")
     assert wrong_engine.returncode == 7 and "engine" in one_line_error(wrong_engine.stderr)
-    no_workers = run_cli("retract", "x", "--store", store, "--workers", "0")
-    assert no_workers.returncode == 7 and "workers" in one_line_error(no_workers.stderr)
+    no_compaction = run_cli("retract", "x", "--store", store, "--compact-after", "-1")
+    assert no_compaction.returncode == 7 and "compact_after" in one_line_error(no_compaction.stderr)
     # Nothing of the failed loads reached the store.
     assert [s["title"] for s in json.loads(run_cli("sources", "--store", store, "--json").stdout)] == ["Sample report"]
 
@@ -173,3 +175,113 @@ def test_compact_keeps_every_quad_and_reports_the_size(tmp_path: Path) -> None:
     assert missing.returncode != 0
     assert one_line_error(missing.stderr) == f"fimigraph: error: no store at {tmp_path / 'nowhere'} (load sources first, or pass --store)"
     assert not (tmp_path / "nowhere").exists()
+
+
+# -- a newcomer's mistakes: each one clear line, and nothing left behind -----------------------
+
+
+def test_load_of_several_files_is_all_or_nothing_and_names_the_bad_file(tmp_path: Path) -> None:
+    """A good file and a bad one: exit 3 naming the bad one, and neither is loaded (a new store is not even created)."""
+    store = tmp_path / "store"
+    good, bad = SAMPLES / "minimal-source.ttl", SAMPLES / "invalid-claim.ttl"
+    done = run_cli("load", str(good), str(bad), "--store", str(store))
+    assert done.returncode == 3 and str(bad) in one_line_error(done.stderr)
+    assert not store.exists()
+    assert run_cli("load", *map(str, SEED_FILES[:1]), "--store", str(store)).returncode == 0
+    done = run_cli("load", str(good), str(SAMPLES / "malformed.ttl"), "--store", str(store))
+    assert done.returncode == 2 and "malformed.ttl: " in one_line_error(done.stderr)
+    again = run_cli("load", str(good), *map(str, SEED_FILES[:1]), "--store", str(store))
+    assert again.returncode == 5 and f"{SEED_FILES[0]}: " in one_line_error(again.stderr)
+    titles = [s["title"] for s in json.loads(run_cli("sources", "--store", str(store), "--json").stdout)]
+    assert len(titles) == 1 and "Sample report" not in titles
+
+
+def test_load_refuses_two_files_of_one_source(tmp_path: Path) -> None:
+    copy = tmp_path / "copy.ttl"
+    copy.write_bytes((SAMPLES / "minimal-source.ttl").read_bytes())
+    done = run_cli("load", str(SAMPLES / "minimal-source.ttl"), str(copy), "--store", str(tmp_path / "store"))
+    assert done.returncode == 2 and "describe the same source" in one_line_error(done.stderr)
+    assert not (tmp_path / "store").exists()
+
+
+def test_load_undoes_the_files_it_wrote_when_a_later_one_fails(seed_store_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reasoning fails on the second file (say, a full disk): the first one is retracted again, the store is as before."""
+    from typer.testing import CliRunner
+
+    from fimigraph import cli, ingest
+
+    before = store_dump(GraphStore(seed_store_path, read_only=True))
+    second = seed_store_path.parent / "second.ttl"
+    second.write_bytes(another_source("second"))
+    real = ingest.reason.apply
+    calls = []
+
+    def fails_the_second_time(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 2:
+            full_disk()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ingest.reason, "apply", fails_the_second_time)
+    done = CliRunner().invoke(cli.app, ["load", str(SAMPLES / "minimal-source.ttl"), str(second), "--store", str(seed_store_path)])
+    assert isinstance(done.exception, OSError), done.output
+    assert store_dump(GraphStore(seed_store_path, read_only=True)) == before
+
+
+def another_source(name: str) -> bytes:
+    """A valid one-claim source document of its own IRI."""
+    return (SAMPLES / "minimal-source.ttl").read_bytes().replace(b"ex:report", f"ex:{name}".encode())
+
+
+def test_commands_that_fail_create_no_store(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    for args in (["load", str(tmp_path / "missing.ttl")], ["load", "--bulk", str(SAMPLES / "minimal-source.ttl")],
+                 ["infer"], ["retract", "x"]):
+        done = run_cli(*args, "--store", str(store))
+        assert done.returncode != 0 and one_line_error(done.stderr)
+        assert not store.exists(), args
+
+
+def test_generate_refuses_a_name_bulk_load_would_not_read(tmp_path: Path) -> None:
+    """`generate -o worlds/small` says which name to use, writes nothing; that name loads with --bulk."""
+    done = run_cli("generate", "--triples", "1k", "-o", str(tmp_path / "small"))
+    assert done.returncode == 2 and f"write to {tmp_path / 'small'}.nq" in one_line_error(done.stderr)
+    assert list(tmp_path.iterdir()) == []
+    assert run_cli("generate", "--triples", "1k", "-o", str(tmp_path / "small.nq")).returncode == 0
+    loaded = run_cli("load", "--bulk", str(tmp_path / "small.nq"), "--store", str(tmp_path / "store"))
+    assert loaded.returncode == 0, loaded.stderr
+
+
+def test_query_of_a_missing_file_says_so(tmp_path: Path) -> None:
+    done = run_cli("query", str(tmp_path / "missing.rq"), "--store", str(tmp_path / "store"))
+    assert done.returncode == 2
+    assert one_line_error(done.stderr) == f"fimigraph: error: cannot read {tmp_path / 'missing.rq'}: No such file or directory"
+
+
+def test_serve_on_a_busy_port_prints_one_line_and_exits_8(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = run_cli("serve", "--port", str(port), "--store", str(tmp_path / "store"))
+    assert done.returncode == 8
+    assert f"127.0.0.1:{port}" in one_line_error(done.stderr) and "another program listens there" in done.stderr
+    assert not (tmp_path / "store").exists()
+
+
+def test_help_names_no_python_types_lists_choices_and_has_short_forms() -> None:
+    """-h is --help; help shows metavars (PATH, N, FILE) and choices, never Python types; --version prints it."""
+    from typer.testing import CliRunner
+
+    from fimigraph import __version__, cli
+
+    runner = CliRunner()
+    group = cli.app
+    assert runner.invoke(group, ["-h"]).output == runner.invoke(group, ["--help"]).output
+    for name in (c.name or c.callback.__name__ for c in group.registered_commands):
+        shown = runner.invoke(group, [name, "-h"])
+        assert shown.exit_code == 0 and not re.search(r"<(str|int|path|list\[|.* range)", shown.output), shown.output
+    assert "--engine [native|pyshacl]" in runner.invoke(group, ["infer", "-h"]).output
+    assert "--layout [nquads|documents]" in runner.invoke(group, ["generate", "-h"]).output
+    assert "  FILE  " in runner.invoke(group, ["load", "-h"]).output
+    assert runner.invoke(group, ["--version"]).output.strip() == __version__

@@ -73,7 +73,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], tuple[str, ...], list[tuple[Any, ...]
         [
             (
                 'case:presidential-party', 'the Azeri presidential party', 'case:azerbaijan', 'Azerbaijan',
-                'party-linked', 4, 'direct', 75, None, None, None, 'TLP:CLEAR', False, 'inferred:*',
+                'party-linked', 4, 'direct', 75, '', None, None, 'TLP:CLEAR', False, 'inferred:*',
             ),
             (
                 'case:azerbaijani-individual', 'an Azerbaijani individual (unnamed)', 'case:azerbaijan',

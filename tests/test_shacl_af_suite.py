@@ -1,4 +1,4 @@
-"""The TopBraid SHACL-AF rule tests (``<shared>/data/shacl-af-rules/{sparql,triple}/*.test.ttl``).
+"""The TopBraid SHACL-AF rule tests (``tests/suites/shacl-af-rules/{sparql,triple}/*.test.ttl``).
 
 Each file is both data and shapes graph; its dash:InferencingTestCase lists the triples the
 rules must infer (dash:expectedResult). TopBraid's own runner only checks that they were
@@ -57,7 +57,7 @@ def check_shacl_af_case(path: Path, runner: ShaclAfRunner) -> None:
 
 
 def test_suite_is_present() -> None:
-    """The shared suite is where SOURCE.md says (sparql/ and triple/ rule tests)."""
+    """The suite is where its SOURCE.md says (sparql/ and triple/ rule tests)."""
     assert len(FILES) >= 7, f"SHACL-AF suite missing or incomplete: {FILES}"
     assert all(".test." in p.name for p in FILES)
 

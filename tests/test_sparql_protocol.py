@@ -2,7 +2,7 @@
 
 One ``fimigraph serve`` per module, over a private copy of the seeded store that also holds the
 suite's ``data1.nt``…``data3.nt`` in the named graphs the manifest gives them (``ut:graphData``).
-The suite is read from ``<shared>/data/w3c-sparql11/protocol/manifest.ttl`` (W3C test-suite
+The suite is read from ``tests/suites/w3c-sparql11-protocol/manifest.ttl`` (W3C test-suite
 licence, see ``LICENSE.md`` and ``SOURCE.md`` there).
 """
 
@@ -31,9 +31,9 @@ from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
 from fimigraph.store import GraphStore
 from fimigraph.vocab import FIMI, INFERRED, INFERRED_GRAPH, ONTOLOGY_GRAPH, SKOS, SOURCES_GRAPH
-from support import AZERBAIJAN, CAMPAIGN, running_server, shared_dir
+from support import AZERBAIJAN, CAMPAIGN, SUITES, running_server
 
-SUITE = shared_dir() / "data" / "w3c-sparql11" / "protocol"
+SUITE = SUITES / "w3c-sparql11-protocol"
 MANIFEST = SUITE / "manifest.ttl"
 PROBLEM = "application/problem+json"
 
@@ -193,7 +193,7 @@ def assert_problem(response: httpx.Response, status: int | None = None) -> dict[
 
 
 def test_suite_is_present() -> None:
-    """The shared suite is where SOURCE.md says, with its 34 tests, 27 of them for a query endpoint."""
+    """The suite is where its SOURCE.md says, with its 34 tests, 27 of them for a query endpoint."""
     assert len(TESTS) == 34, f"protocol manifest missing or changed: {MANIFEST}"
     assert len(NOT_APPLICABLE) == 7 and len(APPLICABLE) == 27
     assert set(suite_graphs()) == {f"http://kasei.us/2009/09/sparql/data/data{i}.rdf" for i in (1, 2, 3)}

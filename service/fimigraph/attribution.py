@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import InputError, NotFound
-from .ontology import grade_ranks, notations
+from .ontology import grade_ranks, marking_ranks, notations
 from .ruleset import rule_labels
 from .store import GraphStore, iri_batches, lateral_optional
 from .vocab import INFERRED, INFERRED_GRAPH, SOURCES_GRAPH
@@ -35,19 +35,20 @@ def check_iri(iri: str) -> str:
 
 
 def labels(store: GraphStore, iris: set[str]) -> dict[str, str]:
-    """One rdfs:label per IRI (the smallest, for a stable answer)."""
+    """One label per IRI (the smallest, for a stable answer): its rdfs:label, else its dcterms:title (sources)."""
     if not iris:
         return {}
     values = " ".join(f"<{i}>" for i in sorted(iris))
-    rows = store.select(
-        f"SELECT ?x (MIN(STR(?l)) AS ?label) WHERE {{ VALUES ?x {{ {values} }} ?x rdfs:label ?l }} GROUP BY ?x"
-    )
-    return {r["x"]: r["label"] for r in rows}
+    found: dict[str, str] = {}
+    for prop in ("dcterms:title", "rdfs:label"):  # a label wins over a title
+        found.update({r["x"]: r["label"] for r in store.select(
+            f"SELECT ?x (MIN(STR(?l)) AS ?label) WHERE {{ VALUES ?x {{ {values} }} ?x {prop} ?l }} GROUP BY ?x")})
+    return found
 
 
 def subject_exists(store: GraphStore, subject: str) -> bool:
     """Whether any graph mentions the subject."""
-    return store.ask(f"ASK {{ {{ <{subject}> ?p ?o }} UNION {{ ?s ?p <{subject}> }} }}")
+    return bool(store.select("SELECT ?x WHERE { { ?x ?p ?o } UNION { ?s ?p ?x } } LIMIT 1", bind={"x": subject}))
 
 
 # pyoxigraph's union default graph yields a triple once per graph that holds it (entities
@@ -66,24 +67,53 @@ def _lateral_optional(node: str, prop: str, var: str) -> str:
 
 
 def _links(store: GraphStore, subject: str) -> list[dict[str, Any]]:
+    """The subject's conclusions: one per (state, grade, directness, interval), the best of each.
+
+    The best is the most confident, then the least restrictive marking. A conclusion whose best
+    path comes back through the subject itself is left out: the subject's own conclusion it
+    passes through is as strong or stronger, and is listed.
+    """
     rows = store.select(
         f"""
-        SELECT ?link ?state ?grade ?directness ?confidence ?path ?rule ?from ?until ?marking WHERE {{
+        SELECT ?subject ?link ?state ?grade ?directness ?confidence ?marking ?path ?from ?until ?derivations ?rule WHERE {{
           GRAPH <{INFERRED_GRAPH}> {{
-            ?link a fimi:AttributionLink ; fimi:linkSubject <{subject}> ; fimi:linkTarget ?state ;
-                  fimi:grade ?grade ; fimi:directness ?directness ; fimi:confidence ?confidence ;
-                  fimi:rule ?rule ; fimi:marking ?marking .
+            ?link a fimi:AttributionLink ; fimi:linkSubject ?subject ; fimi:linkTarget ?state ;
+                  fimi:grade ?grade ; fimi:directness ?directness ; fimi:confidence ?confidence ; fimi:marking ?marking .
           }}
           {_lateral_optional("link", "viaPath", "path")}
           {_lateral_optional("link", "validFrom", "from")}
           {_lateral_optional("link", "validUntil", "until")}
+          {_lateral_optional("link", "derivations", "derivations")}
+          LATERAL {{ OPTIONAL {{ SELECT ?link ?rule WHERE {{ GRAPH <{INFERRED_GRAPH}> {{
+            ?link fimi:bestDerivation ?best . ?best fimi:rule ?rule }} }} }} }}
         }}
-        """
+        """,
+        bind={"subject": subject},
     )
-    states, ranks, names = _states(store, {r["state"] for r in rows}), grade_ranks(), notations()
-    kept = [r for r in rows if r["state"] in states]
-    kept.sort(key=lambda r: (ranks[r["grade"]], -r["confidence"], r["link"]))
-    return [{**r, "grade": names[r["grade"]], "directness": names[r["directness"]], "marking": names[r["marking"]]} for r in kept]
+    states, ranks, names, markings = _states(store, {r["state"] for r in rows}), grade_ranks(), notations(), marking_ranks()
+    best: dict[tuple, dict[str, Any]] = {}
+    for r in rows:
+        if r["state"] not in states or subject in (r["path"] or "").split():
+            continue
+        key = (r["state"], r["grade"], r["directness"], r["from"], r["until"])
+        rank = (-r["confidence"], markings.get(r["marking"], 99), r["link"])
+        if key not in best or rank < best[key]["_rank"]:
+            best[key] = {**r, "_rank": rank}
+    kept = sorted(best.values(), key=lambda r: (ranks[r["grade"]], -r["confidence"], r["state"], str(r["from"]), r["link"]))
+    sources = _proof_sources(store, [r["link"] for r in kept])
+    return [{**r, "grade": names[r["grade"]], "directness": names[r["directness"]], "marking": names[r["marking"]],
+             "sources": sources.get(r["link"], [])} for r in kept]
+
+
+def _proof_sources(store: GraphStore, links: list[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for batch in iri_batches(links):
+        for r in store.select(
+            f"SELECT ?link ?source WHERE {{ VALUES ?link {{ {batch} }} GRAPH <{INFERRED_GRAPH}> {{ ?link fimi:proofSource ?source }} }} "
+            f"ORDER BY ?link ?source"
+        ):
+            found.setdefault(r["link"], []).append(r["source"])
+    return found
 
 
 def _negative_findings(store: GraphStore, subject: str) -> list[dict[str, Any]]:
@@ -197,7 +227,7 @@ def _conflicts(store: GraphStore, subject: str) -> list[dict[str, Any]]:
 
 
 def attribution(store: GraphStore, subject: str) -> dict[str, Any]:
-    """The graded links of one subject, its negative findings and its conflicts."""
+    """The graded links of one subject (one per state, grade, directness and interval), its negative findings and its conflicts."""
     check_iri(subject)
     if not subject_exists(store, subject):
         raise NotFound(f"no source mentions {subject}")
@@ -206,7 +236,9 @@ def attribution(store: GraphStore, subject: str) -> dict[str, Any]:
     conflicts = _conflicts(store, subject)
     iris = {subject}
     for row in links:
-        iris |= {row["state"], row["rule"], *(row["path"] or "").split()}
+        iris |= {row["state"], *(row["path"] or "").split(), *row["sources"]}
+        if row["rule"]:
+            iris.add(row["rule"])
     for row in findings:
         iris |= {row["state"], row["source"], *(row["path"] or "").split()}
     for row in conflicts:
@@ -232,6 +264,8 @@ def attribution(store: GraphStore, subject: str) -> dict[str, Any]:
                 "valid_from": r["from"],
                 "valid_until": r["until"],
                 "marking": r["marking"],
+                "derivations": r["derivations"],
+                "sources": [{"source": s, "label": names.get(s)} for s in r["sources"]],
             }
             for r in links
         ],

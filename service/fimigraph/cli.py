@@ -7,11 +7,16 @@ On error a command prints one line, ``fimigraph: error: <reason>``, and exits no
 
 from __future__ import annotations
 
+import errno
 import json
+import shutil
+import socket
 import sys
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 import pyoxigraph as ox
 import typer
@@ -22,37 +27,74 @@ from rich.table import Table
 from . import __version__, reason
 from .attribution import attribution as attribution_of
 from .compaction import due as compaction_due
-from .errors import FimigraphError, InputError, StoreError
+from .errors import AddressInUse, AlreadyExists, ConfigError, FimigraphError, InputError, StoreError, ValidationError
 from .explain import explain as explain_node, render_text
-from .ingest import ingest, media_type_for, read_document, retract as retract_source
-from .settings import Settings, load_settings
+from .generate import Layout
+from .ingest import SourceDocument, check_consistency, media_type_for, read_document, retract as retract_source, write_document
+from .settings import Engine, Settings, load_settings
 from .store import GraphStore
 from .validate import quiet_literal_warnings
 from .vocab import PREFIXES, compact
 
+
+class _Commands(typer.core.TyperGroup):
+    """fimigraph's commands, whose help names each argument without its Python type."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        """The command, its arguments' help shown as ``FILE  what it is`` (Typer adds ``<list[Path]>`` even to a metavar)."""
+        command = super().get_command(ctx, cmd_name)
+        for param in getattr(command, "params", ()):
+            if isinstance(param, typer.core.TyperArgument):
+                param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
+        return command
+
+
 app = typer.Typer(
     name="fimigraph",
+    cls=_Commands,
     help="Knowledge graph and graded attribution reasoning for FIMI analysts.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,  # help texts say "[env: …]", which rich markup would swallow as a tag
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 # Piped output is read by programs and people with wide pagers: never wrap or squeeze it.
 out = Console(width=None if sys.stdout.isatty() else 10_000)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 10_000)
 
+
+def choices(values: Iterable[str]) -> str:
+    """How help lists an option's choices: ``[native|pyshacl]``."""
+    return "[" + "|".join(values) + "]"
+
+
+def _show_version(value: bool) -> None:
+    # An eager option's callback: --version answers before any command runs.
+    if value:
+        out.print(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """Options of ``fimigraph`` itself, before a command (the group's help is the app's)."""
+
+
 StoreOpt = Annotated[
     Path | None,
-    typer.Option("--store", help="Folder of the on-disk store [env: FIMIGRAPH_STORE; default: ./fimigraph-store].", show_default=False),
+    typer.Option("--store", metavar="PATH", help="Folder of the on-disk store [env: FIMIGRAPH_STORE; default: ./fimigraph-store].", show_default=False),
 ]
 EngineOpt = Annotated[
     str | None,
-    typer.Option("--engine", help="Reasoning engine: native or pyshacl [env: FIMIGRAPH_ENGINE].", show_default=False),
+    typer.Option("--engine", metavar=choices(get_args(Engine)), help="Reasoning engine [env: FIMIGRAPH_ENGINE; default: native].",
+                 show_default=False),
 ]
 CompactAfterOpt = Annotated[
     int | None,
-    typer.Option("--compact-after", help="Compact the store once this many sources were added, replaced or retracted "
+    typer.Option("--compact-after", metavar="N", help="Compact the store once this many sources were added, replaced or retracted "
                  "since its last compaction (counted in the store, by every process); 0 never "
                  "[env: FIMIGRAPH_COMPACT_AFTER; default 100].", show_default=False),
 ]
@@ -102,30 +144,37 @@ def _print_json(data: Any) -> None:
 
 @app.command()
 def load(
-    files: Annotated[list[Path], typer.Argument(help="Source documents: .ttl .trig .jsonld .nt .nq .rdf, or STIX 2.1 bundles (.json); with --bulk, datasets (.nq .trig, optionally .gz).")],
+    files: Annotated[list[Path], typer.Argument(metavar="FILE", help="Source documents: .ttl .trig .jsonld .nt .nq .rdf, or STIX 2.1 bundles (.json); with --bulk, datasets (.nq .trig, optionally .gz).")],
     store: StoreOpt = None,
     engine: EngineOpt = None,
     compact_after: CompactAfterOpt = None,
     replace: Annotated[bool, typer.Option("--replace", help="Replace sources that are loaded already.")] = False,
     bulk: Annotated[bool, typer.Option("--bulk", help="Files are datasets of many sources laid out as the store keeps them (graph/source/<id> + graph/sources), e.g. from `fimigraph generate`: validate all, write all or nothing, rebuild inferences once.")] = False,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="With --bulk: processes that validate in parallel.")] = 1,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, metavar="N", help="With --bulk: processes that validate in parallel.")] = 1,
     as_json: JsonOpt = False,
 ) -> None:
-    """Validate and load source documents (one source each), or with --bulk datasets of many sources; inferences follow."""
+    """Validate and load source documents (one source each), or with --bulk datasets of many sources; inferences follow.
+
+    All or nothing: every file is validated before the store is touched, and if one cannot be
+    written, those written before it are undone.
+    """
     settings = _settings(store, engine, compact_after=compact_after)
     if bulk:
-        _load_bulk(files, settings, replace=replace, jobs=jobs, as_json=as_json)
+        with _removed_on_failure(settings.store):
+            _load_bulk(files, settings, replace=replace, jobs=jobs, as_json=as_json)
         return
-    graph_store = _open(settings)
-    results = []
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True) as progress:
-        task = progress.add_task("loading", total=len(files))
-        for path in files:
-            progress.update(task, description=f"loading {path.name}")
-            result = ingest(graph_store, _read_file(path), media_type=media_type_for(path.name, None), replace=replace, engine=settings.engine,
-                            owl_check=settings.owl_check)
-            results.append({"file": str(path), **result.__dict__, "warnings": list(result.warnings)})
-            progress.advance(task)
+    documents = [(path, _document(path, owl_check=settings.owl_check)) for path in files]
+    first_file: dict[str, Path] = {}
+    for path, doc in documents:
+        if (other := first_file.setdefault(doc.id, path)) != path:
+            raise InputError(f"{path} and {other} describe the same source, {doc.source_iri}: load one of them")
+    with _removed_on_failure(settings.store):
+        graph_store = _open(settings)
+        for path, doc in documents:
+            if not replace and graph_store.has_source(doc.source_iri):
+                raise AlreadyExists(f"{path}: source {doc.source_iri} is loaded already (id {doc.id}); "
+                                    "retract it first, or replace it with --replace")
+        results = _write_all(graph_store, documents, settings, replace=replace)
     _compact_if_due(graph_store, settings)  # once, at the end: the loads themselves gain little from it
     if as_json:
         _print_json(results)
@@ -136,6 +185,65 @@ def load(
         for warning in r["warnings"]:
             out.print(f"  warning: {warning}", highlight=False)
     out.print(f"inferred graph: {results[-1]['inferred']} triples" if results else "nothing to load", highlight=False)
+
+
+@contextmanager
+def _about(path: Path) -> Iterator[None]:
+    """Name ``path`` in any error raised while reading or writing it."""
+    try:
+        yield
+    except FimigraphError as exc:
+        if str(path) not in exc.detail:
+            exc.detail = f"{path}: {exc.detail}"
+        raise
+
+
+@contextmanager
+def _removed_on_failure(store: Path) -> Iterator[None]:
+    """If the command fails, a store folder it created goes again: a failed command leaves nothing behind."""
+    created = not store.exists()
+    try:
+        yield
+    except BaseException:
+        if created:
+            shutil.rmtree(store, ignore_errors=True)
+        raise
+
+
+def _document(path: Path, *, owl_check: bool = False) -> SourceDocument:
+    """Read, parse and validate one file (``owl_check``: and check it against the ontology's OWL axioms)."""
+    with _about(path):
+        doc = read_document(_read_file(path), media_type=media_type_for(path.name, None))
+        if owl_check:
+            check_consistency(doc.metadata + doc.claims)
+        return doc
+
+
+def _write_all(graph_store: GraphStore, documents: list[tuple[Path, SourceDocument]], settings: Settings, *,
+               replace: bool) -> list[dict[str, Any]]:
+    """Write validated documents in order; if one fails, undo those written before it and re-raise."""
+    written: list[tuple[SourceDocument, tuple[Any, Any] | None]] = []  # each with the version it replaced
+    results = []
+    try:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err,
+                      transient=True) as progress:
+            task = progress.add_task("loading", total=len(documents))
+            for path, doc in documents:
+                progress.update(task, description=f"loading {path.name}")
+                previous = graph_store.source_graphs(doc.id) if replace and graph_store.has_source(doc.source_iri) else None
+                with _about(path):
+                    result = write_document(graph_store, doc, replace=replace, engine=settings.engine)
+                written.append((doc, previous))
+                results.append({"file": str(path), **result.__dict__, "warnings": list(result.warnings)})
+                progress.advance(task)
+    except BaseException:
+        for doc, previous in reversed(written):
+            if previous is None:
+                retract_source(graph_store, doc.id, engine=settings.engine)
+            else:
+                write_document(graph_store, SourceDocument(doc.source_iri, *previous), replace=True, engine=settings.engine)
+        raise
+    return results
 
 
 def _load_bulk(files: list[Path], settings: Settings, *, replace: bool, jobs: int, as_json: bool) -> None:
@@ -170,19 +278,18 @@ def _load_bulk(files: list[Path], settings: Settings, *, replace: bool, jobs: in
 
 @app.command()
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="Documents to check against the SHACL shapes.")],
+    files: Annotated[list[Path], typer.Argument(metavar="FILE", help="Documents to check against the SHACL shapes.")],
     as_json: JsonOpt = False,
 ) -> None:
     """Check documents against the shapes without loading them (exit 3 if any breaks them)."""
     report = []
     for path in files:
-        try:
-            doc = read_document(_read_file(path), media_type=media_type_for(path.name, None))
-            report.append({"file": str(path), "conforms": True, "source": doc.source_iri, "results": []})
-        except FimigraphError as exc:
-            if exc.exit_code != 3:
-                raise
-            report.append({"file": str(path), "conforms": False, "detail": exc.detail, "results": exc.extra.get("results", [])})
+        with _about(path):  # unreadable or malformed: no report to give, the command stops here
+            try:
+                doc = read_document(_read_file(path), media_type=media_type_for(path.name, None))
+                report.append({"file": str(path), "conforms": True, "source": doc.source_iri, "results": []})
+            except ValidationError as exc:
+                report.append({"file": str(path), "conforms": False, "detail": exc.detail, "results": exc.extra.get("results", [])})
     if as_json:
         _print_json(report)
     else:
@@ -193,7 +300,8 @@ def validate(
             out.print(f"{r['file']}: does not conform — {r['detail']}", highlight=False)
             for result in r["results"]:
                 where = " ".join(x for x in (result.get("focus_node"), result.get("path")) if x)
-                out.print(f"  - {where + ': ' if where else ''}{result.get('message')}", highlight=False)
+                found = f" (found {result['found']})" if result.get("found") else ""
+                out.print(f"  - {where + ': ' if where else ''}{result.get('message')}{found}", highlight=False)
     if not all(r["conforms"] for r in report):
         raise typer.Exit(3)
 
@@ -202,6 +310,7 @@ def validate(
 def infer(store: StoreOpt = None, engine: EngineOpt = None, as_json: JsonOpt = False) -> None:
     """Drop the inferred graph and rebuild it from every loaded source."""
     settings = _settings(store, engine)
+    _require_store(settings)
     graph_store = _open(settings, recover=False)  # rebuilt below anyway
     with _spinner() as progress:
         task = progress.add_task(f"reasoning ({settings.engine})")
@@ -224,16 +333,20 @@ _QUERY_FORMATS = {
     "tsv": ox.QueryResultsFormat.TSV,
 }
 _GRAPH_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES, "jsonld": ox.RdfFormat.JSON_LD}
+_QUERY_FILES = (".rq", ".sparql")
 
 
 @app.command()
 def query(
-    sparql: Annotated[str, typer.Argument(help="A SPARQL query, or the path of a .rq file (e.g. data/queries/01-links-to-state-by-grade.rq).")],
+    sparql: Annotated[str, typer.Argument(metavar="QUERY", help="A SPARQL query, or the path of a .rq file (e.g. data/queries/01-links-to-state-by-grade.rq).")],
     store: StoreOpt = None,
-    output: Annotated[str, typer.Option("--format", "-f", help="table, json, xml, csv, tsv (SELECT/ASK); turtle, ntriples, jsonld (CONSTRUCT/DESCRIBE).")] = "table",
+    output: Annotated[str, typer.Option("--format", "-f", metavar=choices(("table", *_QUERY_FORMATS, *_GRAPH_FORMATS)),
+                                        help="table, json, xml, csv, tsv (SELECT/ASK); turtle, ntriples, jsonld (CONSTRUCT/DESCRIBE).")] = "table",
 ) -> None:
     """Run a SPARQL query over the union of all graphs (fimi:, rdfs:, skos:, … prefixes are predeclared)."""
-    text = _read_file(Path(sparql)).decode() if Path(sparql).is_file() else sparql
+    path = Path(sparql)
+    # A name ending in .rq is a file, present or not: a missing one is not a query text.
+    text = _read_file(path).decode() if path.suffix.lower() in _QUERY_FILES or path.is_file() else sparql
     graph_store = _open(_settings(store), read_only=True)
     results = graph_store.query(text, prefixes=PREFIXES)
     if isinstance(results, ox.QueryTriples):
@@ -300,7 +413,10 @@ def attribution(
             + (f"; valid {link['valid_from'] or '…'} to {link['valid_until'] or '…'}" if link["valid_from"] or link["valid_until"] else ""),
             highlight=False,
         )
-        out.print(f"    rule: {link['rule_label']}; explain: fimigraph explain {link['link']}", highlight=False)
+        sources = ", ".join(s["label"] or s["source"] for s in link["sources"])
+        count = link["derivations"] or 1
+        out.print(f"    {count} derivation{'s' if count > 1 else ''}; sources: {sources or '—'}; rule: {link['rule_label']}; "
+                  f"explain: fimigraph explain {link['link']}", highlight=False)
     for finding in result["not_directly_linked"]:
         out.print(
             f"• not directly linked to {finding['state_label'] or finding['state']} "
@@ -318,10 +434,11 @@ def attribution(
 def explain(
     node: Annotated[str, typer.Argument(help="IRI of an attribution link, negative finding, conflict or claim.")],
     store: StoreOpt = None,
+    all_derivations: Annotated[bool, typer.Option("--all", help="List every other derivation, not only the five most confident.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """The proof tree of a link: rules, premises, sources and quotes."""
-    tree = explain_node(_open(_settings(store), read_only=True), node)
+    """The proof of a conclusion: a summary, its best derivation's tree down to sources and quotes, its other derivations."""
+    tree = explain_node(_open(_settings(store), read_only=True), node, all_derivations=all_derivations)
     if as_json:
         _print_json(tree)
     else:
@@ -390,32 +507,39 @@ def compact_store(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
 
 @app.command()
 def retract(
-    source_id: Annotated[str, typer.Argument(help="Id (or IRI) of a loaded source.")],
+    source_id: Annotated[str, typer.Argument(metavar="ID", help="Id (or IRI) of a loaded source.")],
     store: StoreOpt = None,
     engine: EngineOpt = None,
     compact_after: CompactAfterOpt = None,
 ) -> None:
     """Remove a source; inferences that rested on it go too."""
     settings = _settings(store, engine, compact_after=compact_after)
+    _require_store(settings)
     graph_store = _open(settings)
     info, _ = retract_source(graph_store, source_id, engine=settings.engine)
     _compact_if_due(graph_store, settings)
     out.print(f"retracted {info.id} ({info.iri})", highlight=False)
 
 
+_GENERATED = (".nq", ".nq.gz")  # what `generate` writes and `load --bulk` reads
+
+
 @app.command()
 def generate(
-    output: Annotated[Path, typer.Option("--output", "-o", help="File to write (.nq, or .nq.gz); with --layout documents, a folder.")],
-    triples: Annotated[str, typer.Option("--triples", help="About how many triples: 10000, 100k, 1M, 10M (±5 %).")] = "10k",
-    seed: Annotated[int, typer.Option("--seed", help="Same seed, same bytes.")] = 0,
-    layout: Annotated[str, typer.Option("--layout", help="nquads: one file to bulk-load (the store's graph layout); documents: one Turtle source document per file, for `fimigraph load`.")] = "nquads",
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="PATH", help="File to write (.nq, or .nq.gz; - for standard output); with --layout documents, a folder.")],
+    triples: Annotated[str, typer.Option("--triples", metavar="N", help="About how many triples: 10000, 100k, 1M, 10M (±5 %).")] = "10k",
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Same seed, same bytes.")] = 0,
+    layout: Annotated[str, typer.Option("--layout", metavar=choices(get_args(Layout)), help="nquads: one file to bulk-load (the store's graph layout); documents: one Turtle source document per file, for `fimigraph load`.")] = "nquads",
     as_json: JsonOpt = False,
 ) -> None:
     """Write a synthetic, realistic FIMI graph (fictional states and actors), streamed."""
     from .generate import generate as generate_graph, parse_count
 
-    if layout not in ("nquads", "documents"):
-        raise InputError(f"--layout must be nquads or documents, not {layout!r}")
+    if layout not in get_args(Layout):
+        raise InputError(f"--layout must be one of {', '.join(get_args(Layout))}, not {layout!r}")
+    if layout == "nquads" and str(output) != "-" and not output.name.lower().endswith(_GENERATED):
+        raise InputError(f"--output {output}: `load --bulk` reads N-Quads files named .nq or .nq.gz; "
+                         f"write to {output}.nq (or {output}.nq.gz, compressed)")
     try:
         count = parse_count(triples)
     except ValueError as exc:
@@ -432,8 +556,8 @@ def serve(
     store: StoreOpt = None,
     engine: EngineOpt = None,
     compact_after: CompactAfterOpt = None,
-    host: Annotated[str | None, typer.Option(help="Address to listen on [env: FIMIGRAPH_HOST; default 127.0.0.1].", show_default=False)] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on [env: FIMIGRAPH_PORT; default 8000].", show_default=False)] = None,
+    host: Annotated[str | None, typer.Option(metavar="ADDRESS", help="Address to listen on [env: FIMIGRAPH_HOST; default 127.0.0.1].", show_default=False)] = None,
+    port: Annotated[int | None, typer.Option(metavar="N", help="Port to listen on [env: FIMIGRAPH_PORT; default 8000].", show_default=False)] = None,
 ) -> None:
     """Run the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
@@ -441,9 +565,28 @@ def serve(
     from .api.app import create_app
 
     settings = _settings(store, engine, compact_after=compact_after, host=host, port=port)
-    graph_store = _open(settings)  # open now, so a locked or bad store fails before listening
+    # Take the address before opening the store: a busy port fails before any store is created,
+    # and nobody can take the port between this check and the server's start.
+    listener = _listen(settings.host, settings.port)
+    graph_store = _open(settings)  # open now, so a locked or bad store fails before serving
     err.print(f"fimigraph {__version__}: serving {settings.store} on http://{settings.host}:{settings.port} (docs at /docs)", highlight=False)
-    uvicorn.run(create_app(settings, store=graph_store), host=settings.host, port=settings.port, log_level="info")
+    config = uvicorn.Config(create_app(settings, store=graph_store), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` for the server; AddressInUse if another program holds it."""
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a restart need not wait out TIME_WAIT
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise AddressInUse(f"cannot serve on {host}:{port}: another program listens there; "
+                               "choose another port (--port, FIMIGRAPH_PORT)") from exc
+        raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc
+    return listener
 
 
 @app.command("disarm-incidents")

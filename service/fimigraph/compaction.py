@@ -3,7 +3,7 @@
 Every change leaves deletion markers on disk (a retracted source, an inference that lost its
 support, the change's own scratch graphs) that each later lookup steps over until the store is
 compacted: at 1M triples the median add went from 0.45 to 0.55–0.65 s within about 60 changes,
-and a compaction (35 s) brought it to 0.41 s (bench/RESULTS.md, eleventh session). A rebuild
+and a compaction (35 s) brought it to 0.41 s (bench/RESULTS.md, "What moves the numbers"). A rebuild
 compacts at its end; a server that only adds and retracts would never compact. RocksDB compacts
 alongside reads and writes, so a server does it between requests without stopping either.
 

@@ -12,7 +12,8 @@
     ├── NotFound                   404  no such source, subject, link
     ├── AlreadyExists              409  a source with that IRI is loaded already
     ├── StoreError                 503  the store cannot be opened (locked, bad path), written or compacted
-    └── ConfigError                  -  a setting is wrong; raised at start-up
+    ├── ConfigError                  -  a setting is wrong; raised at start-up
+    └── AddressInUse                 -  the server cannot listen: another program holds its address and port
 
 Each class carries ``status`` (HTTP), ``exit_code`` (CLI) and ``title``; ``detail`` is the
 one-line reason shown to the user, ``extra`` any structured data (e.g. a SHACL report).
@@ -88,3 +89,7 @@ class StoreError(FimigraphError):
 
 class ConfigError(FimigraphError):
     exit_code, title, slug = 7, "Bad configuration", "config-error"
+
+
+class AddressInUse(FimigraphError):
+    exit_code, title, slug = 8, "Address in use", "address-in-use"

@@ -43,8 +43,18 @@ def notations() -> dict[str, str]:
 @cache
 def grade_ranks() -> dict[str, int]:
     """Rank of each grade by IRI, 1 the strongest."""
+    return _ranks(FIMI.GradeScheme)
+
+
+@cache
+def marking_ranks() -> dict[str, int]:
+    """Rank of each TLP marking by IRI, 0 the least restrictive (TLP:CLEAR)."""
+    return _ranks(FIMI.TLPScheme)
+
+
+def _ranks(scheme: URIRef) -> dict[str, int]:
     g = ontology_graph()
-    return {str(s): int(g.value(s, FIMI.rank)) for s in g.subjects(SKOS.inScheme, FIMI.GradeScheme)}
+    return {str(s): int(g.value(s, FIMI.rank)) for s in g.subjects(SKOS.inScheme, scheme)}
 
 
 @cache

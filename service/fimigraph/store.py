@@ -257,7 +257,7 @@ class GraphStore:
 
         The old inferred graph's quads stay on disk as deletion markers until compaction,
         and every later lookup steps over them. Measured at 1M triples: 32 s, the store
-        3.1 -> 2.3 GB, then adding one source ≈ 25 % faster (bench/RESULTS.md, sixth session).
+        3.1 -> 2.3 GB, then adding one source ≈ 25 % faster (bench/RESULTS.md, "What moves the numbers").
         """
         if self.read_only:
             return 0
@@ -282,14 +282,22 @@ class GraphStore:
         named_graphs: list[str] | None = None,
         base_iri: str | None = None,
         prefixes: dict[str, str] | None = None,
+        bind: dict[str, str] | None = None,
     ) -> Any:
         """Run a SPARQL query.
 
         With no dataset given (here or by the query's own FROM / FROM NAMED), the default
         graph is the union of all graphs. Given one, it is exactly what is named: an
         empty list is an empty default graph, or no named graphs (SPARQL 1.1 Protocol §2.1.4).
+        ``bind``: IRIs bound to variables of the query (never pasted into its text); pyoxigraph
+        binds only variables a SELECT projects.
         """
         kwargs: dict[str, Any] = {"base_iri": base_iri, "prefixes": prefixes}
+        if bind:
+            try:
+                kwargs["substitutions"] = {ox.Variable(k): ox.NamedNode(v) for k, v in bind.items()}
+            except ValueError as exc:
+                raise QueryError(f"not an IRI: {exc}") from exc
         if default_graph is not None or named_graphs is not None:
             kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graph or []]
             kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs or []]
@@ -308,9 +316,9 @@ class GraphStore:
         """Run an ASK query."""
         return bool(self.query(sparql))
 
-    def select(self, sparql: str) -> list[dict[str, Any]]:
-        """Run a SELECT written in Python (prefixes added) and return rows of Python values."""
-        solutions = self.query(sparql, prefixes=PREFIXES)
+    def select(self, sparql: str, *, bind: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """Run a SELECT written in Python (prefixes added; ``bind``: IRIs for its variables) and return rows of Python values."""
+        solutions = self.query(sparql, prefixes=PREFIXES, bind=bind)
         names = [v.value for v in solutions.variables]
         return [{name: _py(row[name]) for name in names} for row in solutions]
 

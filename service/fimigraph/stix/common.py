@@ -29,6 +29,8 @@ def stix_id(stix_type: str, *key: str) -> str:
 
 EXTENSION_ID = stix_id("extension-definition", EXTENSION_SCHEMA)
 """Fixed id of fimigraph's property ``extension-definition``."""
+LEGACY_EXTENSION_ID = "extension-definition--c7be86d2-966e-5057-be5b-ecff58d8ba05"
+"""The extension's earlier id (a UUIDv5, which STIX advises against): bundles that use it still import."""
 NEW_SDO_EXTENSION_IDS = {t: stix_id("extension-definition", str(STIX) + t) for t in ("channel", "narrative", "event")}
 """Fixed ids of the ``new-sdo`` extension-definitions under which fimigraph exports OpenCTI's channel, narrative, event."""
 PRODUCER_ID = stix_id("identity", str(STIX) + "fimigraph")

@@ -27,6 +27,7 @@ from .common import (
     DEFAULT_CONFIDENCE,
     EXTENSION_ID,
     KNOWN_MARKINGS,
+    LEGACY_EXTENSION_ID,
     TLP2_EXTENSION_ID,
     WEAKEST_GRADE,
     concepts,
@@ -148,7 +149,8 @@ class _Importer:
 
     # ----- helpers
     def _ext(self, obj: Mapping[str, Any]) -> dict[str, Any]:
-        ext = (obj.get("extensions") or {}).get(EXTENSION_ID)
+        extensions = obj.get("extensions") or {}
+        ext = extensions.get(EXTENSION_ID, extensions.get(LEGACY_EXTENSION_ID))
         if ext is None:
             return {}
         if not isinstance(ext, dict):

@@ -1,4 +1,4 @@
-"""``/explanations``: the proof tree of a link, down to claims, sources and quotes."""
+"""``/explanations``: the proof of a conclusion, down to claims, sources and quotes."""
 
 from __future__ import annotations
 
@@ -14,17 +14,18 @@ router = APIRouter(tags=["explanations"])
 
 @router.get(
     "/explanations",
-    summary="Proof tree of a link",
+    summary="Proof of a conclusion",
     responses={200: {"content": {"application/json": {}, "text/plain": {}}}},
 )
 def get_explanation(
     request: Request,
     store: StoreDep,
     link: str = Query(..., description="IRI of an attribution link, negative finding, conflict or claim."),
+    all: bool = Query(False, description="List every other derivation, not only the five most confident."),  # noqa: A002 - the parameter's public name
 ) -> Response:
-    """Every rule and premise behind a link, with the sources' quotes (JSON, or text on Accept: text/plain)."""
+    """A summary paragraph, the best derivation's tree with the sources' quotes, the other derivations ranked (JSON, or text on Accept: text/plain)."""
     media = choose(request.headers.get("accept"), ["application/json", "text/plain"])
-    tree = explain(store, link)
+    tree = explain(store, link, all_derivations=all)
     if media == "text/plain":
         return PlainTextResponse(render_text(tree))
     return JSONResponse(tree)
