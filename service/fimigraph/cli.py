@@ -591,8 +591,8 @@ def _listen(host: str, port: int) -> socket.socket:
 
 @app.command("disarm-incidents")
 def disarm_incidents(
-    incidents: Annotated[Path | None, typer.Argument(help="DISARM's incidents.csv [default: the copy in data/disarm/].", show_default=False)] = None,
-    techniques: Annotated[Path | None, typer.Option("--techniques", help="DISARM's incidenttechniques.csv [default: the copy beside the incidents' default].", show_default=False)] = None,
+    incidents: Annotated[Path | None, typer.Argument(metavar="CSV", help="DISARM's incidents.csv [default: the copy in data/disarm/].", show_default=False)] = None,
+    techniques: Annotated[Path | None, typer.Option("--techniques", metavar="CSV", help="DISARM's incidenttechniques.csv [default: the copy beside the incidents' default].", show_default=False)] = None,
     store: StoreOpt = None,
     engine: EngineOpt = None,
     replace: Annotated[bool, typer.Option("--replace", help="Replace the incidents if they are loaded already.")] = False,
@@ -618,8 +618,8 @@ def disarm_incidents(
 
 @app.command()
 def check(
-    file: Annotated[Path | None, typer.Argument(help="A source document to check (not loaded); none: the ontology alone.", show_default=False)] = None,
-    source: Annotated[str | None, typer.Option("--source", help="Id (or IRI) of a loaded source to check instead.", show_default=False)] = None,
+    file: Annotated[Path | None, typer.Argument(metavar="FILE", help="A source document to check (not loaded); none: the ontology alone.", show_default=False)] = None,
+    source: Annotated[str | None, typer.Option("--source", metavar="ID", help="Id (or IRI) of a loaded source to check instead.", show_default=False)] = None,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
