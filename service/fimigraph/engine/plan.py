@@ -26,6 +26,7 @@ from .patterns import BOUND, FREE, MAYBE, Op, Position, Rows, pattern_op
 from .terms import Term, boolean, from_rdflib, integer, string, value
 
 Functions = Callable[[str, list[Expr]], "Expr | None"]
+_NONE: dict = {}
 
 
 class Scope:
@@ -144,6 +145,7 @@ class Group(Element):
 
     def __init__(self, elements: list[Element]) -> None:
         self.elements = elements
+        self.orders: dict[tuple, tuple[list[int], float]] = {}  # planned orders, by what is bound and the facts' sizes
         sure: set[int] = set()
         maybe: set[int] = set()
         reads: set[int] = set()
@@ -154,7 +156,7 @@ class Group(Element):
         self.sure, self.maybe, self.reads = frozenset(sure), frozenset(maybe - sure), frozenset(reads - sure - maybe)
 
     def estimate(self, facts: Facts, bound: frozenset[int]) -> float:
-        return plan_group(self, facts, bound, frozenset())[1]
+        return best_order(self, facts, bound)[1]
 
     def op(self, facts: Facts, bound: frozenset[int], maybe: frozenset[int]) -> Op:
         return plan_group(self, facts, bound, maybe)[0]
@@ -233,6 +235,9 @@ class Optional(Element):
         self.reads = (group.reads | reads) - self.maybe
 
     def op(self, facts: Facts, bound: frozenset[int], maybe: frozenset[int]) -> Op:
+        fast = self._lookup(facts, bound)
+        if fast is not None:
+            return fast
         inner = self.group.op(facts, bound, maybe)
         expr = self.expr
         # The group's operators write into the rows they get: a row the group does not match must come
@@ -249,6 +254,37 @@ class Optional(Element):
                     out.extend(found)
                 else:
                     out.append(r)
+            return out
+        return left_join
+
+
+    def _lookup(self, facts: Facts, bound: frozenset[int]) -> Op | None:
+        """OPTIONAL { ?bound <p> ?free }, the usual case, as one index lookup per row (no nested plan)."""
+        if self.expr is not None or len(self.group.elements) != 1 or not isinstance(self.group.elements[0], Triple):
+            return None
+        s, p, o = self.group.elements[0].triple
+        scope = self.group.elements[0].scope
+        if not (isinstance(s, Variable) and isinstance(o, Variable) and not isinstance(p, (Variable, Path))):
+            return None
+        si, oi = scope.slot(s), scope.slot(o)
+        if si not in bound or oi in bound or si == oi:
+            return None
+        spo, pred = facts.spo, from_rdflib(p)
+        empty: frozenset = frozenset()
+
+        def left_join(rows: Rows) -> Rows:
+            out = []
+            for r in rows:
+                found = spo.get(r[si], _NONE).get(pred, empty)
+                if len(found) <= 1:
+                    for r[oi] in found:
+                        pass
+                    out.append(r)
+                    continue
+                for v in found:
+                    n = r.copy()
+                    n[oi] = v
+                    out.append(n)
             return out
         return left_join
 
@@ -324,14 +360,7 @@ def plan_group(group: Group, facts: Facts, bound: frozenset[int], maybe: frozens
     results are estimated smallest in total wins.
     """
     elements = group.elements
-    starts = _ready(elements, list(range(len(elements))), bound, facts)
-    best: tuple[float, list[int], float] | None = None
-    for _cost, first in (starts if len(starts) > 1 else starts[:1]):
-        order, total, rows = _greedy(elements, first, bound, facts)
-        if best is None or total < best[0]:
-            best = (total, order, rows)
-    assert best is not None or not elements
-    order, rows = (best[1], best[2]) if best else ([], 1.0)
+    order, rows = best_order(group, facts, bound)
     steps: list[Op] = []
     for i in order:
         e = elements[i]
@@ -346,6 +375,30 @@ def plan_group(group: Group, facts: Facts, bound: frozenset[int], maybe: frozens
             rows = step(rows)
         return rows
     return run, rows
+
+
+STARTS = 4
+"""How many of the cheapest first elements planning tries."""
+
+
+def best_order(group: Group, facts: Facts, bound: frozenset[int]) -> tuple[list[int], float]:
+    """The order of a group's elements for what is bound (see :func:`plan_group`), and its estimated rows per input row."""
+    key = (bound, facts.version())
+    cached = group.orders.get(key)
+    if cached is not None:
+        return cached
+    elements = group.elements
+    starts = sorted(_ready(elements, list(range(len(elements))), bound, facts))[:STARTS]
+    best: tuple[float, list[int], float] | None = None
+    for _cost, first in starts:
+        order, total, rows = _greedy(elements, first, bound, facts)
+        if best is None or total < best[0]:
+            best = (total, order, rows)
+    found = (best[1], best[2]) if best else ([], 1.0)
+    if len(group.orders) > 64:
+        group.orders.clear()
+    group.orders[key] = found
+    return found
 
 
 def _ready(elements: list[Element], pending: list[int], bound: frozenset[int], facts: Facts) -> list[tuple[float, int]]:

@@ -136,6 +136,12 @@ class Rule:
         """Whether a fact with predicate ``p`` may matter to the rule."""
         return p in self.predicates or None in self.predicates
 
+    def relevant(self, by_predicate: dict[Term, list[Triple]]) -> list[Triple]:
+        """Of facts grouped by predicate, those the rule may read."""
+        if None in self.predicates:
+            return [t for group in by_predicate.values() for t in group]
+        return [t for p in self.predicates if p in by_predicate for t in by_predicate[p]]
+
     def anchors(self, facts: Facts, changed: Iterable[Triple]) -> Anchors | None:
         """Anchor values covering every row that may read one of these facts; None when only the whole rule does."""
         if self._by_predicate is None:
