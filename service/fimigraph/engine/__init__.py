@@ -3,8 +3,9 @@
 The pipeline, one module each:
 
 - :mod:`.shacl` — a shapes graph's rules as the CONSTRUCT queries they amount to;
-- :mod:`.rules` — each query parsed with rdflib's SPARQL parser and algebra, compiled into a plan
-  (:mod:`.plan`, :mod:`.patterns`, :mod:`.subselect`, :mod:`.expressions`) and an anchoring;
+- :mod:`.rules` — each query parsed with rdflib's SPARQL parser and algebra (:mod:`.algebra` turns it
+  into a group's elements), planned (:mod:`.plan`, :mod:`.patterns`, :mod:`.subselect`; expressions in
+  :mod:`.expressions` over :mod:`.operators`), with its anchoring;
 - :mod:`.facts` — the facts the rules read, indexed in memory (:mod:`.terms`: how terms are held);
 - :mod:`.fixpoint` — the stratified semi-naive fixpoint and its incremental maintenance (DRed).
 

@@ -22,7 +22,8 @@ from rdflib.plugins.sparql import prepareQuery
 
 from .expressions import Expr, ExprError, Unsupported
 from .facts import Facts, Triple
-from .plan import Builder, Group, Minus, Optional, Scope, Triple as Pattern, Union, plan_group
+from .algebra import Builder
+from .plan import Group, Minus, Optional, Scope, Triple as Pattern, Union, plan_group
 from .shacl import FunctionText, RuleText
 from .subselect import SubSelect
 from .terms import Blank, Lit, Term, from_rdflib
