@@ -258,3 +258,40 @@ def test_an_unfit_inferred_graph_is_derived_again_before_the_store_is_used(
     assert f"the inferred graph is {why}: rebuilding it first" in loaded.stderr and "rebuilt the inferred graph" in loaded.stderr
     store = GraphStore(seed_store_path)
     assert reason.outdated(store) is None and len(store.sources()) == 3
+
+
+WHOLE = f"""
+SELECT ?n ?recorded ?links ?figured WHERE {{
+  {{ SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{INFERRED_GRAPH}> {{ ?s ?p ?o }} }} }}
+  {{ SELECT (COUNT(?l) AS ?links) WHERE {{ GRAPH <{INFERRED_GRAPH}> {{ ?l a <{FIMI.AttributionLink}> }} }} }}
+  {{ SELECT (COUNT(?l) AS ?figured) WHERE {{ GRAPH <{INFERRED_GRAPH}> {{ ?l a <{FIMI.AttributionLink}> ; <{FIMI.bestDerivation}> ?d }} }} }}
+  OPTIONAL {{ GRAPH <{SOURCES_GRAPH}> {{ <{INFERRED_GRAPH}> <{FIMI.inferredTriples}> ?recorded }} }}
+}}"""
+
+
+def test_readers_only_ever_see_whole_states(seed_store: GraphStore) -> None:
+    """A reader querying in a loop while sources are added, replaced and retracted and the inferred graph is
+    rebuilt (over itself, and from empty) only ever sees whole states: the graph has the size its note records,
+    and every link its best derivation."""
+    stop, seen, broken = threading.Event(), [], []
+
+    def read() -> None:
+        while not stop.is_set():
+            row = seed_store.select(WHOLE)[0]
+            seen.append(row)
+            if (row["recorded"] is not None and row["recorded"] != row["n"]) or row["links"] != row["figured"]:
+                broken.append(row)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for change in ("add", "replace", "retract"):
+            _make_change(seed_store, change)
+        reason.infer(seed_store)
+        seed_store.update(f"DROP GRAPH <{INFERRED_GRAPH}> ; {seed_store.forget_notes_sparql()}")
+        reason.infer(seed_store)
+    finally:
+        stop.set()
+        reader.join(60)
+    assert not broken, broken[:3]
+    assert len(seen) > 5 and seen[-1]["n"] == seed_store.recorded_inferred_size() > 0

@@ -183,13 +183,24 @@ class GraphStore:
 
         ``changes``: sources added, replaced or retracted by this update, towards the next compaction.
         """
+        record = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in self.note_quads(inferred=inferred))
+        update = f"{self.forget_notes_sparql()} ;\nINSERT DATA {{ GRAPH <{SOURCES_GRAPH}> {{ {record} }} }}"
+        return update + (f" ;\n{self._add_to_changes(changes)}" if changes else "")
+
+    @staticmethod
+    def forget_notes_sparql() -> str:
+        """The update that removes the notes of the last reasoning run."""
+        notes = (FIMI.reasoningStartedAt, FIMI.inferredTriples, FIMI.derivedWith)
+        return " ;\n".join(f"DELETE WHERE {{ GRAPH <{SOURCES_GRAPH}> {{ <{INFERRED_GRAPH}> <{p}> ?o }} }}" for p in notes)
+
+    @staticmethod
+    def note_quads(*, inferred: int) -> list[ox.Quad]:
+        """The notes of a completed reasoning run: the inferred graph's size, and the fingerprint of what derived it."""
         from .reason import derivation  # the fingerprint of the rules: reason's to define
 
-        notes = (FIMI.reasoningStartedAt, FIMI.inferredTriples, FIMI.derivedWith)
-        forget = " ;\n".join(f"DELETE WHERE {{ GRAPH <{SOURCES_GRAPH}> {{ <{INFERRED_GRAPH}> <{p}> ?o }} }}" for p in notes)
-        record = (f"INSERT DATA {{ GRAPH <{SOURCES_GRAPH}> {{ <{INFERRED_GRAPH}> <{FIMI.inferredTriples}> "
-                  f"\"{int(inferred)}\"^^<{XSD.integer}> ; <{FIMI.derivedWith}> \"{derivation()}\" }} }}")
-        return f"{forget} ;\n{record}" + (f" ;\n{self._add_to_changes(changes)}" if changes else "")
+        graph, subject = ox.NamedNode(str(SOURCES_GRAPH)), ox.NamedNode(str(INFERRED_GRAPH))
+        return [ox.Quad(subject, ox.NamedNode(str(FIMI.inferredTriples)), ox.Literal(str(int(inferred)), datatype=ox.NamedNode(str(XSD.integer))), graph),
+                ox.Quad(subject, ox.NamedNode(str(FIMI.derivedWith)), ox.Literal(derivation()), graph)]
 
     def recorded_inferred_size(self) -> int | None:
         """The inferred graph's size as the last completed reasoning run recorded it (None: not recorded).
