@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import json
+from collections import Counter
 import shutil
 import socket
 import sys
@@ -413,7 +414,8 @@ def attribution(
             + (f"; valid {link['valid_from'] or '…'} to {link['valid_until'] or '…'}" if link["valid_from"] or link["valid_until"] else ""),
             highlight=False,
         )
-        sources = ", ".join(s["label"] or s["source"] for s in link["sources"])
+        named = Counter(s["label"] or s["source"] for s in link["sources"])
+        sources = ", ".join(name + (f" (×{n})" if n > 1 else "") for name, n in named.items())
         count = link["derivations"] or 1
         out.print(f"    {count} derivation{'s' if count > 1 else ''}; sources: {sources or '—'}; rule: {link['rule_label']}; "
                   f"explain: fimigraph explain {link['link']}", highlight=False)
