@@ -121,7 +121,7 @@ def inferred_size(store: GraphStore) -> int:
     """Triples in the inferred graph, as the last run recorded it (else counted)."""
     engine = _engines.get(store)
     if engine is not None:
-        return len(engine.inferred())
+        return engine.size()
     recorded = store.recorded_inferred_size()
     return recorded if recorded is not None else store.count(str(INFERRED_GRAPH))
 
@@ -275,9 +275,8 @@ def apply(store: GraphStore, change: SourceChange, *, engine: str = DEFAULT_ENGI
             _commit(store, change.update, added, removed, total=len(triples), changes=1)
             return InferenceReport(engine, len(triples), passes, time.perf_counter() - started, len(added), len(removed))
         native = native_engine(store)
-        before = len(native.inferred())
         delta = native.change(native.triples_of(change.added), native.triples_of(change.removed))
-        total = before + len(delta.added) - len(delta.removed)
+        total = native.size()
         try:
             _commit(store, change.update, delta.added, delta.removed, total=total, changes=1)
         except BaseException:

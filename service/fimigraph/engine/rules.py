@@ -86,6 +86,7 @@ class Rule:
     _direct: dict[Term, list[tuple[int, int, Term | None, Term | None]]] | None = None
     _template: list[tuple[tuple[int, Any], ...]] | None = None
     _connections: dict[tuple, Callable] = field(default_factory=dict)
+    _by_template_predicate: dict[Term | None, list[tuple[Any, Any, Any]]] | None = None
 
     # -- running ----------------------------------------------------------------------------------
 
@@ -266,15 +267,20 @@ class Rule:
         found: Anchors = {}
         unanchored: set[Term] = set()
         anchored: set[Term] = set()
+        if self._by_template_predicate is None:
+            index: dict[Term | None, list[tuple[Any, Any, Any]]] = {}
+            for triple in self.template:
+                index.setdefault(None if isinstance(triple[1], Slot) else triple[1], []).append(triple)
+            self._by_template_predicate = index
         for fact in derived:
             s, p, o = fact
             best: tuple[int, Term] | None = None
             matched = False
-            for ts, tp, to in self.template:
-                if not _fits(tp, p) or not _fits(ts, s) or not _fits(to, o):
+            for ts, _tp, to in self._by_template_predicate.get(p, []) + self._by_template_predicate.get(None, []):
+                if not _fits(ts, s) or not _fits(to, o):
                     continue
                 matched = True
-                for term, value in ((to, o), (ts, s)):
+                for term, value in ((ts, s), (to, o)):  # the node itself when the body binds it
                     if isinstance(term, Slot) and term.slot in self.shared:
                         best = (term.slot, value)
                         break
