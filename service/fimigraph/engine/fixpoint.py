@@ -235,7 +235,7 @@ class Reasoner:
                 found = _merge(found, anchors[i])
             regain = [t for t in doomed if t[1] in rule.produces or None in rule.produces]
             if regain:
-                found = _merge(found, rule.head_anchors(facts, regain))
+                found = _merge(found, rule.head_anchors(facts, regain, self.extremes))
             if found is None or found:
                 self._add_all(rule.run(facts, found), delta)
         self._saturate(rules, delta, set())

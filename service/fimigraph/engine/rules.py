@@ -257,7 +257,7 @@ class Rule:
             found.update((i, x) for r in op(seeds) for i, x in enumerate(r) if x is not None)
         return list(found)
 
-    def head_anchors(self, facts: Facts, derived: Iterable[Triple]) -> Anchors | None:
+    def head_anchors(self, facts: Facts, derived: Iterable[Triple], extremes: Iterable[Term] = ()) -> Anchors | None:
         """Anchors covering every row that may derive one of these triples again; None: the whole rule.
 
         A row that writes a node writes every triple the template gives that node: a node is
@@ -265,36 +265,39 @@ class Rule:
         (``?link fimi:linkSubject ?s`` binds ``?s``), whatever its other triples.
         """
         found: Anchors = {}
-        unanchored: set[Term] = set()
-        anchored: set[Term] = set()
         if self._by_template_predicate is None:
             index: dict[Term | None, list[tuple[Any, Any, Any]]] = {}
             for triple in self.template:
                 index.setdefault(None if isinstance(triple[1], Slot) else triple[1], []).append(triple)
             self._by_template_predicate = index
-        for fact in derived:
-            s, p, o = fact
-            best: tuple[int, Term] | None = None
+        # Per node, the template variables its triples bind to the node's only value for the property
+        # (its subject, its target: every row that writes the node binds them alike), not to one of
+        # several (its premises: one row each).
+        doomed: dict[Term, dict[Term, set[Term]]] = {}
+        for s, p, o in derived:
+            doomed.setdefault(s, {}).setdefault(p, set()).add(o)
+        for node, properties in doomed.items():
+            options: list[tuple[int, int, Term]] = []
             matched = False
-            for ts, _tp, to in self._by_template_predicate.get(p, []) + self._by_template_predicate.get(None, []):
-                if not _fits(ts, s) or not _fits(to, o):
-                    continue
-                matched = True
-                for term, value in ((ts, s), (to, o)):  # the node itself when the body binds it
-                    if isinstance(term, Slot) and term.slot in self.shared:
-                        best = (term.slot, value)
-                        break
-                if best is not None:
-                    break
+            for p, values in properties.items():
+                for ts, _tp, to in self._by_template_predicate.get(p, []) + self._by_template_predicate.get(None, []):
+                    if not _fits(ts, node) or not any(_fits(to, o) for o in values):
+                        continue
+                    matched = True
+                    if isinstance(ts, Slot) and ts.slot in self.shared:
+                        options.append((0, ts.slot, node))
+                    # (An extreme property keeps one value of the many its rows bind: no guide.)
+                    if (isinstance(to, Slot) and to.slot in self.shared and p not in extremes
+                            and len(values | facts.objects(node, p)) == 1):
+                        (value,) = values
+                        options.append((facts.degree(value), to.slot, value))
             if not matched:
                 continue
-            if best is None:
-                unanchored.add(s)
-            else:
-                anchored.add(s)
-                found.setdefault(best[0], set()).add(best[1])
-        if unanchored - anchored:
-            return None
+            if not options:
+                return None
+            # The one few facts mention: a node's subject, not its state or kind.
+            _degree, slot, value = min(options, key=lambda option: (option[0], option[1], str(option[2])))
+            found.setdefault(slot, set()).add(value)
         return found
 
 
