@@ -14,7 +14,7 @@ from ..settings import Settings, load_settings
 from ..store import GraphStore
 from ..validate import quiet_literal_warnings
 from . import problems
-from .routers import attribution, explanations, health, sources, sparql
+from .routers import attribution, entities, explanations, health, queries, sources, sparql
 
 DESCRIPTION = """Knowledge graph and graded attribution reasoning for analysts of foreign information
 manipulation and interference (FIMI). Push sources, ask SPARQL, get graded attributions
@@ -50,5 +50,7 @@ def create_app(settings: Settings | None = None, *, store: GraphStore | None = N
     app.state.settings = settings
     problems.install(app)
     for module in (sparql, sources, attribution, explanations, health):
+        app.include_router(module.router)
+    for module in (entities, queries):
         app.include_router(module.router)
     return app
