@@ -14,7 +14,7 @@ from ..settings import Settings, load_settings
 from ..store import GraphStore
 from ..validate import quiet_literal_warnings
 from . import problems
-from .routers import attribution, entities, explanations, health, queries, sources, sparql
+from .routers import attribution, entities, explanations, health, queries, sources, sparql, workbench
 
 DESCRIPTION = """Knowledge graph and graded attribution reasoning for analysts of foreign information
 manipulation and interference (FIMI). Push sources, ask SPARQL, get graded attributions
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, *, store: GraphStore | None = N
     problems.install(app)
     for module in (sparql, sources, attribution, explanations, health):
         app.include_router(module.router)
-    for module in (entities, queries):
+    # The workbench reads the API above; its page and assets are served from the package.
+    for module in (entities, queries, workbench):
         app.include_router(module.router)
     return app
