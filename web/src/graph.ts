@@ -66,7 +66,7 @@ function wrapLabel(text: string, max = 44): string {
 }
 
 /** The elements to draw and the same graph in words. */
-export function graphModel(a: Attribution, kinds: Map<string, string>, labels: Map<string, string>): GraphModel {
+export function graphModel(a: Attribution, kinds: Map<string, string>, labels: Map<string, string>, aspect = 1): GraphModel {
   const links = a.links.slice(0, MAX_DRAWN_LINKS);
   const findings = groupFindings(a.not_directly_linked).slice(0, MAX_DRAWN_FINDINGS);
   const contested = conflictStates(a);
@@ -131,7 +131,21 @@ export function graphModel(a: Attribution, kinds: Map<string, string>, labels: M
     elements.push({ group: "edges", data: { id: `${marker} to`, source: marker, target: f.state, link: f.finding }, classes: "negative-edge to-state" });
     words.push({ node: f.finding, text: `${name(a.subject)} ⊘ ${name(f.state)}: not directly linked${organ} (negative finding, per ${f.sources.join("; ")}; drawn as a ⊘ marker)` });
   }
-  position(elements, column);
+  // Read top down instead when left to right would be much wider than the box it is drawn in (a
+  // long chain to one state, as in the seed case): the labels stay legible. Not with several
+  // states, which stack in the last column, nor with several conclusions to one state: their
+  // arcs' labels stack only when the arcs run left to right.
+  const states = new Set([...links.map((l) => l.state), ...findings.map((f) => f.state)]);
+  const widest = Math.max(0, ...arcs.values());
+  const across = stateColumn * COLUMN / Math.max(ROW, (Math.max(1, ...countPerColumn(column).values()) - 1) * ROW);
+  const down = states.size === 1 && widest <= 2 && across > 1.5 * aspect;
+  position(elements, column, down);
+  if (down) {
+    for (const el of elements) {
+      if (el.group === "nodes") el.classes = `${el.classes ?? ""} down`;
+      else if (el.data.arc !== undefined) el.data.arc = -(el.data.arc as number);
+    }
+  }
   return { elements, words, drawnLinks: links.length, drawnFindings: findings.length };
 }
 
@@ -144,9 +158,19 @@ function linkWords(a: Attribution, l: Link, name: (iri: string) => string, flagg
 
 const COLUMN = 175;
 const ROW = 95;
+/** Top down, a row per step of the chains and room to the right for the labels. */
+const DOWN_ROW = 110;
+const DOWN_COLUMN = 300;
 
-/** Place each node in its column, top down; the markers under the tallest column, before the states. */
-function position(elements: ElementDefinition[], column: Map<string, number>): void {
+function countPerColumn(column: Map<string, number>): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const c of column.values()) counts.set(c, (counts.get(c) ?? 0) + 1);
+  return counts;
+}
+
+/** Place each node in its column, top down; the markers under the tallest column, before the states (or, top down, transposed). */
+function position(elements: ElementDefinition[], column: Map<string, number>, down: boolean): void {
+  const at = (c: number, i: number) => (down ? { x: i * DOWN_COLUMN, y: c * DOWN_ROW } : { x: c * COLUMN, y: i * ROW });
   const byColumn = new Map<number, ElementDefinition[]>();
   for (const el of elements) {
     if (el.group !== "nodes" || el.data.kind === "negative-finding") continue;
@@ -156,10 +180,11 @@ function position(elements: ElementDefinition[], column: Map<string, number>): v
   let tallest = 0;
   for (const [c, nodes] of byColumn) {
     tallest = Math.max(tallest, nodes.length);
-    nodes.forEach((el, i) => { el.position = { x: c * COLUMN, y: i * ROW }; });
+    nodes.forEach((el, i) => { el.position = at(c, i); });
   }
   const markers = elements.filter((el) => el.group === "nodes" && el.data.kind === "negative-finding");
-  markers.forEach((el, i) => { el.position = { x: (column.get(el.data.id as string) ?? 1) * COLUMN, y: (tallest + i) * ROW }; });
+  // A marker's label runs to four lines: more room between them than between nodes.
+  markers.forEach((el, i) => { el.position = at(column.get(el.data.id as string) ?? 1, tallest + i * 1.5); });
 }
 
 export const STYLE: StylesheetJson = [
@@ -171,6 +196,7 @@ export const STYLE: StylesheetJson = [
   ...Object.entries(KIND_STYLE).map(([kind, s]) => ({
     selector: `node.kind-${kind}`, style: { shape: s.shape, "background-color": s.colour },
   })) as StylesheetJson,
+  { selector: "node.down", style: { "text-valign": "center", "text-halign": "right", "text-margin-x": 6, "text-margin-y": 0, "text-max-width": "220px" } },
   { selector: "node.subject", style: { width: 44, height: 44, "border-width": 3, "border-color": "#111111", "font-weight": "bold" } },
   { selector: "node.conflict", style: { "underlay-color": CONFLICT_COLOUR, "underlay-opacity": 0.5, "underlay-padding": 8, "underlay-shape": "ellipse" } },
   { selector: "node.negative", style: {

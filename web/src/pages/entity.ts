@@ -61,7 +61,7 @@ export async function entityPage(main: HTMLElement, params: URLSearchParams): Pr
   const graphBox = h("div", { class: "graph", role: "img", "aria-label": `Graph of the conclusions about ${a.label ?? iri}; the same in words below it` });
   const words = h("ul", { class: "words" });
   const kindBadge = h("span", { class: "kind-badge" }, kinds.get(iri) ?? "");
-  const model = graphModel(a, kinds, labels);
+  const model = graphModel(a, kinds, labels, graphAspect(main));
   const rows = new Map<string, HTMLTableRowElement>();
   let cy: Core | null = null;
 
@@ -118,6 +118,12 @@ export async function entityPage(main: HTMLElement, params: URLSearchParams): Pr
   });
   const first = params.get("link");
   if (first) void explainNode(first);
+}
+
+/** Width over height of the box the graph gets (as the style sheet sizes it, before it is drawn). */
+function graphAspect(main: HTMLElement): number {
+  const width = main.clientWidth * (window.innerWidth > 1100 ? 5 / 11 : 1);
+  return Math.max(0.3, width / 620);
 }
 
 /** Mark the page drawn: for the user's tests and the bench (a performance mark after the API's answer). */

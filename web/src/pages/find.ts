@@ -43,9 +43,11 @@ function search(): HTMLElement {
   const show = () => {
     replace(list, found.map((e, i) => h("li", {
       id: `find-option-${i}`, role: "option", "aria-selected": i === active ? "true" : "false", class: "option",
+      "aria-describedby": `find-option-${i}-iri`,
       onmousedown: (event: Event) => { event.preventDefault(); go(e); },
     }, h("span", { class: "option-label" }, e.label ?? shortIri(e.iri)), " ", h("span", { class: "kind-badge" }, e.kind),
-      h("span", { class: "option-iri" }, e.iri))));
+      // The IRI describes the option rather than naming it: read after the label and kind, not as part of them.
+      h("span", { class: "option-iri", id: `find-option-${i}-iri`, "aria-hidden": "true" }, e.iri))));
     list.hidden = found.length === 0;
     input.setAttribute("aria-expanded", found.length ? "true" : "false");
     if (active >= 0) input.setAttribute("aria-activedescendant", `find-option-${active}`);

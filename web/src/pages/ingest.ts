@@ -90,7 +90,7 @@ async function loaded(body: Loaded, name: string): Promise<Node[]> {
   const out: Node[] = [
     h("h2", null, `Loaded ${name}`),
     h("p", { role: "status" }, `Source `, h("a", { href: sourceHref(body.id) }, body.id), ` (${body.iri}) ${body.replaced ? "replaced" : "added"}: `,
-      `${body.claims} claims, ${body.triples} triples; the inferred graph now holds ${body.inferred} triples.`),
+      `${plural(body.claims, "claim")}, ${plural(body.triples, "triple")}; the inferred graph now holds ${plural(body.inferred, "triple")}.`),
   ];
   if (body.warnings?.length) out.push(h("ul", { class: "warnings" }, body.warnings.map((w) => h("li", null, w))));
   out.push(h("h3", null, "What changed"));
@@ -144,4 +144,8 @@ const PREFIXES: [string, string][] = [
 function compact(iri: string): string {
   for (const [prefix, ns] of PREFIXES) if (iri.startsWith(ns)) return prefix + iri.slice(ns.length);
   return iri;
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
