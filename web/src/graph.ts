@@ -220,10 +220,19 @@ export const STYLE: StylesheetJson = [
   { selector: ":selected", style: { "overlay-color": "#000000", "overlay-opacity": 0.15, "overlay-padding": 6 } },
 ];
 
+type Cytoscape = typeof import("cytoscape");
+let library: Promise<Cytoscape> | null = null;
+
+/** Start loading Cytoscape.js (a third of the bundle, in its own file) while the API is being asked. */
+export function loadGraphLibrary(): Promise<Cytoscape> {
+  library ??= import("cytoscape").then((module) => module.default);
+  return library;
+}
+
 /** Draw the model in a container; `onLink` hears which conclusion or finding was clicked, `onNode` which entity. */
 export async function drawGraph(container: HTMLElement, model: GraphModel, onLink: (iri: string) => void,
   onNode: (iri: string) => void): Promise<Core> {
-  const { default: cytoscape } = await import("cytoscape");
+  const cytoscape = await loadGraphLibrary();
   const cy = cytoscape({
     container, elements: model.elements, style: STYLE, layout: { name: "preset", fit: true, padding: 40 },
     minZoom: 0.15, maxZoom: 3, boxSelectionEnabled: false,

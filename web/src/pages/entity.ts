@@ -6,7 +6,7 @@ import { ApiError, explainError, getJSON } from "../api";
 import { entityHref, h, interval, marking, note, replace, shortIri, sourceHref } from "../dom";
 import { showExplanation } from "../explain";
 import { CONFLICT_COLOUR, GRADE_COLOURS, KIND_STYLE, NEGATIVE_COLOUR, MAX_DRAWN_FINDINGS, MAX_DRAWN_LINKS,
-  conflictStates, drawGraph, graphModel, groupFindings } from "../graph";
+  conflictStates, drawGraph, graphModel, groupFindings, loadGraphLibrary } from "../graph";
 import { quote } from "../render";
 import type { Attribution, Entity, Link } from "../types";
 
@@ -20,6 +20,7 @@ export async function entityPage(main: HTMLElement, params: URLSearchParams): Pr
     return;
   }
   main.dataset.state = "loading";
+  void loadGraphLibrary().catch(() => undefined); // its failure is reported when the graph is drawn
   replace(main, h("h1", null, shortIri(iri)), note("Loading its conclusions…"));
   let a: Attribution;
   let entities: Map<string, Entity>;
