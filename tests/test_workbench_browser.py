@@ -252,11 +252,17 @@ def test_the_token_pasted_goes_with_every_call_until_forgotten(visit: Visit) -> 
     api = [r for r in visit.requests if "/attribution?" in r.url or "/entities?" in r.url]
     assert api and all(r.headers.get("authorization") == "Bearer analyst-token" for r in api)
     visit.shot("token")
+    page.get_by_role("link", name="SPARQL").click()  # the editor asks /sparql as the same caller
+    page.locator(".yasqe_queryButton").click()
+    expect(page.locator(".yasr table tbody")).to_contain_text("party-linked")
+    queries = [r for r in visit.requests if r.url.startswith(f"{visit.server}/sparql")]
+    assert queries and all(r.headers.get("authorization") == "Bearer analyst-token" for r in queries)
 
     page.get_by_role("button", name="Forget", exact=True).click()
     expect(page.locator("#token-state")).to_have_text("anonymous")
     visit.requests.clear()
-    page.reload()
+    page.go_back()  # to the campaign's page, asked again, anonymously
+    expect(page.get_by_role("heading", level=1)).to_contain_text("#boycottparis2024 campaign")
     expect(page.locator("main[data-state=ready]")).to_be_attached()
     api = [r for r in visit.requests if "/attribution?" in r.url]
     assert api and all("authorization" not in r.headers for r in api)
