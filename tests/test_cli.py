@@ -107,8 +107,8 @@ def test_errors_are_one_line_with_distinct_exit_codes(tmp_path: Path) -> None:
     assert no_store.returncode == 2 and "no store" in one_line_error(no_store.stderr)
     wrong_engine = run_cli("infer", "--store", store, "--engine", "magic")
     assert wrong_engine.returncode == 7 and "engine" in one_line_error(wrong_engine.stderr)
-    no_workers = run_cli("retract", "x", "--store", store, "--workers", "0")
-    assert no_workers.returncode == 7 and "workers" in one_line_error(no_workers.stderr)
+    no_compaction = run_cli("retract", "x", "--store", store, "--compact-after", "-1")
+    assert no_compaction.returncode == 7 and "compact_after" in one_line_error(no_compaction.stderr)
     # Nothing of the failed loads reached the store.
     assert [s["title"] for s in json.loads(run_cli("sources", "--store", store, "--json").stdout)] == ["Sample report"]
 
@@ -213,7 +213,7 @@ def test_load_undoes_the_files_it_wrote_when_a_later_one_fails(seed_store_path: 
     before = store_dump(GraphStore(seed_store_path, read_only=True))
     second = seed_store_path.parent / "second.ttl"
     second.write_bytes(another_source("second"))
-    real = ingest.reason.on_source_added
+    real = ingest.reason.apply
     calls = []
 
     def fails_the_second_time(*args: object, **kwargs: object) -> object:
@@ -222,7 +222,7 @@ def test_load_undoes_the_files_it_wrote_when_a_later_one_fails(seed_store_path: 
             full_disk()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(ingest.reason, "on_source_added", fails_the_second_time)
+    monkeypatch.setattr(ingest.reason, "apply", fails_the_second_time)
     done = CliRunner().invoke(cli.app, ["load", str(SAMPLES / "minimal-source.ttl"), str(second), "--store", str(seed_store_path)])
     assert isinstance(done.exception, OSError), done.output
     assert store_dump(GraphStore(seed_store_path, read_only=True)) == before

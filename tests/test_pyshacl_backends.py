@@ -15,7 +15,8 @@ import pytest
 from rdflib import Graph
 from rdflib.compare import isomorphic
 
-from fimigraph import native, reason
+from fimigraph import reason
+from fimigraph.engine import run_on_graph
 from fimigraph.generate import generate
 from fimigraph.ruleset import rules_graph
 from fimigraph.store import GraphStore
@@ -36,7 +37,7 @@ def test_rule_case(path: Path) -> None:
     case = load_case(path)
     data = engine_input(case.data)
     inferred = on_pyoxigraph(data)
-    same(inferred, native.run_on_graph(data, rules_graph()))
+    same(inferred, run_on_graph(data, rules_graph()))
     assert isomorphic(blank_inferred(inferred), blank_inferred(case.expected))
 
 
@@ -46,7 +47,7 @@ def test_shacl_af_suite(path: Path) -> None:
     check_shacl_af_case(path, on_pyoxigraph)
     graph = Graph().parse(path, format="turtle")
     # Isomorphic, not equal: the store names the data's blank nodes afresh.
-    assert isomorphic(on_pyoxigraph(graph, graph), native.run_on_graph(graph, graph))
+    assert isomorphic(on_pyoxigraph(graph, graph), run_on_graph(graph, graph))
 
 
 def check_store(store: GraphStore, *, more_than: int) -> None:
@@ -69,7 +70,8 @@ def test_seed_case(tmp_path: Path) -> None:
     same(inferred, _inferred(store))
     assert len(inferred) > 50
     # The last pass adds nothing: that is how the fixpoint is known.
-    assert [n for n, _ in passes] == list(range(1, count + 1)) and passes[-1][1] == passes[-2][1] == len(inferred)
+    # (working properties included: they are dropped at the end).
+    assert [n for n, _ in passes] == list(range(1, count + 1)) and passes[-1][1] == passes[-2][1] > len(inferred)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
@@ -80,13 +82,12 @@ def test_generated_world(seed: int) -> None:
 
 def test_generated_4k_world(tmp_path: Path) -> None:
     """``fimigraph generate``'s world of 4,000 triples (every link kind, conflicts, negative findings,
-    expired intervals): the native engine's graph. At this size the native engine already measures
-    its anchors' costs on probes and chooses, as at scale, and the reference takes seconds."""
+    expired intervals, cycles): the native engine's graph; the reference takes seconds."""
     path = tmp_path / "g.nq"
     generate(path, triples=4000, seed=1)
     store = GraphStore(None)
     store.ox.bulk_load(path=str(path), format=ox.RdfFormat.N_QUADS)
-    check_store(store, more_than=10_000)
+    check_store(store, more_than=3_000)
 
 
 def test_an_unknown_backend_is_named() -> None:

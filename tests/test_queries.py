@@ -73,7 +73,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], tuple[str, ...], list[tuple[Any, ...]
         [
             (
                 'case:presidential-party', 'the Azeri presidential party', 'case:azerbaijan', 'Azerbaijan',
-                'party-linked', 4, 'direct', 75, None, None, None, 'TLP:CLEAR', False, 'inferred:*',
+                'party-linked', 4, 'direct', 75, '', None, None, 'TLP:CLEAR', False, 'inferred:*',
             ),
             (
                 'case:azerbaijani-individual', 'an Azerbaijani individual (unnamed)', 'case:azerbaijan',
@@ -523,6 +523,19 @@ EXPECTED: dict[str, tuple[tuple[str, ...], tuple[str, ...], list[tuple[Any, ...]
                 '#boycottparis2024 campaign', 'out', 'uses technique', 'Flood Information Space', 'T0049', 60,
                 'behavioural', '[Viginum report on the #boycottparis2...',
                 'via the use of unauthentic processes', *CAMPAIGN,
+            ),
+        ],
+    ),
+    '12-campaigns-by-technique-and-state': (
+        (
+            'campaign', 'campaignLabel', 'disarmId', 'techniqueLabel', 'state', 'stateLabel', 'grade', 'rank',
+            'directness', 'confidence',
+        ),
+        ('stateLabel', 'rank', 'campaignLabel', 'disarmId', 'directness'),
+        [
+            (
+                'case:campaign', '#boycottparis2024 campaign', 'T0049', 'Flood Information Space', 'case:azerbaijan',
+                'Azerbaijan', 'party-linked', 4, 'inferred', 32,
             ),
         ],
     ),

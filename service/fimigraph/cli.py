@@ -25,12 +25,12 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from . import __version__, reason
-from .attribution import attribution as attribution_of, attribution_stix
+from .attribution import attribution as attribution_of
 from .compaction import due as compaction_due
 from .errors import AddressInUse, AlreadyExists, ConfigError, FimigraphError, InputError, StoreError, ValidationError
 from .explain import explain as explain_node, render_text
 from .generate import Layout
-from .ingest import SourceDocument, media_type_for, read_document, retract as retract_source, write_document
+from .ingest import SourceDocument, check_consistency, media_type_for, read_document, retract as retract_source, write_document
 from .settings import Engine, Settings, load_settings
 from .store import GraphStore
 from .validate import quiet_literal_warnings
@@ -163,7 +163,7 @@ def load(
         with _removed_on_failure(settings.store):
             _load_bulk(files, settings, replace=replace, jobs=jobs, as_json=as_json)
         return
-    documents = [(path, _document(path)) for path in files]
+    documents = [(path, _document(path, owl_check=settings.owl_check)) for path in files]
     first_file: dict[str, Path] = {}
     for path, doc in documents:
         if (other := first_file.setdefault(doc.id, path)) != path:
@@ -210,10 +210,13 @@ def _removed_on_failure(store: Path) -> Iterator[None]:
         raise
 
 
-def _document(path: Path) -> SourceDocument:
-    """Read, parse and validate one file."""
+def _document(path: Path, *, owl_check: bool = False) -> SourceDocument:
+    """Read, parse and validate one file (``owl_check``: and check it against the ontology's OWL axioms)."""
     with _about(path):
-        return read_document(_read_file(path), media_type=media_type_for(path.name, None))
+        doc = read_document(_read_file(path), media_type=media_type_for(path.name, None))
+        if owl_check:
+            check_consistency(doc.metadata + doc.claims)
+        return doc
 
 
 def _write_all(graph_store: GraphStore, documents: list[tuple[Path, SourceDocument]], settings: Settings, *,
@@ -390,7 +393,9 @@ def attribution(
     """Graded links of a subject to states, negative findings and conflicts."""
     graph_store = _open(_settings(store), read_only=True)
     if as_stix:
-        _print_json(attribution_stix(graph_store, subject))
+        from .stix import export_attribution  # stix2 loads only when asked for
+
+        _print_json(export_attribution(graph_store, subject))
         return
     result = attribution_of(graph_store, subject)
     if as_json:
@@ -583,6 +588,82 @@ def _listen(host: str, port: int) -> socket.socket:
                                "choose another port (--port, FIMIGRAPH_PORT)") from exc
         raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc
     return listener
+
+
+@app.command("disarm-incidents")
+def disarm_incidents(
+    incidents: Annotated[Path | None, typer.Argument(metavar="CSV", help="DISARM's incidents.csv [default: the copy in data/disarm/].", show_default=False)] = None,
+    techniques: Annotated[Path | None, typer.Option("--techniques", metavar="CSV", help="DISARM's incidenttechniques.csv [default: the copy beside the incidents' default].", show_default=False)] = None,
+    store: StoreOpt = None,
+    engine: EngineOpt = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Replace the incidents if they are loaded already.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load DISARM's incidents as one source: each a campaign, with the countries it is attributed to and the techniques it used."""
+    from .disarm import default_paths, load_incidents
+
+    shipped = default_paths()
+    settings = _settings(store, engine)
+    graph_store = _open(settings)
+    result = load_incidents(graph_store, incidents or shipped[0], techniques or (shipped[1] if incidents is None else None),
+                            replace=replace, engine=settings.engine)
+    graph_store.flush()
+    if as_json:
+        _print_json({**result.__dict__, "warnings": list(result.warnings)})
+        return
+    verb = "replaced" if result.replaced else "loaded"
+    out.print(f"{verb} DISARM incidents → source {result.id} ({result.claims} claims, {result.triples} triples)", highlight=False)
+    for warning in result.warnings:
+        out.print(f"  warning: {warning}", highlight=False)
+
+
+@app.command()
+def check(
+    file: Annotated[Path | None, typer.Argument(metavar="FILE", help="A source document to check (not loaded); none: the ontology alone.", show_default=False)] = None,
+    source: Annotated[str | None, typer.Option("--source", metavar="ID", help="Id (or IRI) of a loaded source to check instead.", show_default=False)] = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check the ontology plus one source with the OWL reasoner HermiT (exit 3 if they contradict each other)."""
+    from .consistency import check as check_graph, check_source, classify
+    from .ingest import parse_document
+
+    if file is not None and source is not None:
+        raise InputError("give a FILE or --source, not both")
+    with _spinner() as progress:
+        progress.add_task("reasoning (HermiT)")
+        if source is not None:
+            report = check_source(_open(_settings(store), read_only=True), source)
+            what = f"source {source}"
+        elif file is not None:
+            report = check_graph(parse_document(_read_file(file), media_type=media_type_for(file.name, None))[0])
+            what = str(file)
+        else:
+            started = time.perf_counter()
+            classes = classify()
+            unsatisfiable = sorted(compact(c) for c in classes.unsatisfiable if not c.endswith("#Nothing"))
+            result = {"consistent": not unsatisfiable, "unsatisfiable": unsatisfiable, "seconds": time.perf_counter() - started}
+    if file is None and source is None:
+        if as_json:
+            _print_json(result)
+        else:
+            words = "no unsatisfiable class" if not unsatisfiable else "unsatisfiable: " + ", ".join(unsatisfiable)
+            out.print(f"ontology: {words} (HermiT, {result['seconds']:.1f} s)", highlight=False)
+        if unsatisfiable:
+            raise typer.Exit(3)
+        return
+    if as_json:
+        _print_json(report.as_dict())
+    elif report.consistent:
+        out.print(f"{what}: consistent with the ontology (HermiT, {report.individuals} individuals, {report.seconds:.1f} s)", highlight=False)
+    else:
+        out.print(f"{what}: contradicts the ontology — {report.other or f'{len(report.violations)} violation(s)'}", highlight=False)
+        for v in report.violations:
+            out.print(f"  - <{v.individual}>{f' ({v.label})' if v.label else ''} breaks {v.axiom}", highlight=False)
+            for reason_line in v.because:
+                out.print(f"      because {reason_line}", highlight=False)
+    if not report.consistent:
+        raise typer.Exit(3)
 
 
 @app.command()

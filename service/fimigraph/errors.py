@@ -8,6 +8,7 @@
     ├── NotAcceptable              406  no representation matches the Accept header
     ├── PayloadTooLarge            413  a document over the size limit
     ├── ValidationError            422  well-formed input that breaks the SHACL shapes (carries the report)
+    │   └── Inconsistent           422  input that contradicts the ontology's OWL axioms (HermiT; carries the report)
     ├── NotFound                   404  no such source, subject, link
     ├── AlreadyExists              409  a source with that IRI is loaded already
     ├── StoreError                 503  the store cannot be opened (locked, bad path), written or compacted
@@ -68,6 +69,10 @@ class PayloadTooLarge(FimigraphError):
 
 class ValidationError(FimigraphError):
     status, exit_code, title, slug = 422, 3, "Input breaks the SHACL shapes", "validation-error"
+
+
+class Inconsistent(ValidationError):
+    title, slug = "Input contradicts the ontology", "inconsistent"
 
 
 class NotFound(FimigraphError):

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
-from rdflib.namespace import RDF
+from rdflib.namespace import DCTERMS, RDF
 
 from . import reason
-from .errors import ParseError, UnsupportedFormat, ValidationError
+from .errors import Inconsistent, ParseError, UnsupportedFormat, ValidationError
 from .ontology import source_classes
 from .reason import DEFAULT_ENGINE, InferenceReport
 from .store import GraphStore, SourceInfo, source_id
@@ -48,6 +48,7 @@ ACCEPTED_MEDIA_TYPES = (*_FORMATS, STIX_MEDIA_TYPE)
 
 # Nodes only the rules may create: a document that asserts them would forge inferences.
 _RESERVED_TYPES = frozenset({FIMI.Inference, FIMI.AttributionLink, FIMI.NegativeFinding, FIMI.Conflict})
+_STORE_METADATA = (DCTERMS.identifier, DCTERMS.dateSubmitted)
 
 
 @dataclass(frozen=True)
@@ -112,13 +113,19 @@ def parse_document(data: bytes, *, media_type: str, base_iri: str | None = None)
 
 
 def split_document(graph: Graph) -> tuple[str, Graph, Graph]:
-    """Find the document's one source; return its IRI, its metadata and the rest (the claims)."""
-    sources = sorted({s for cls in source_classes() for s in graph.subjects(RDF.type, cls)}, key=str)
+    """Find the document's one source; return its IRI, its metadata and the rest (the claims).
+
+    A document may also describe sources it relays (``<own> fimi:reports <other>``, as an article
+    relays a report, or a STIX bundle the reports its external references cite): their
+    descriptions stay with the claims, and its own source is the one no other source relays.
+    """
+    typed = {s for cls in source_classes() for s in graph.subjects(RDF.type, cls)}
+    sources = sorted((s for s in typed if not any(r in typed for r in graph.subjects(FIMI.reports, s))), key=str)
     if len(sources) != 1:
         found = ", ".join(str(s) for s in sources) or "none"
         raise ValidationError(
             f"a document must describe exactly one fimi:Source (or fimi:Report, fimi:Article, "
-            f"fimi:OfficialStatement); found {len(sources)}: {found}",
+            f"fimi:OfficialStatement) of its own, besides those it relays (fimi:reports); found {len(sources)}: {found}",
             extra={"results": [{"focus_node": None, "message": "exactly one fimi:Source per document", "found": found}]},
         )
     source = sources[0]
@@ -128,6 +135,22 @@ def split_document(graph: Graph) -> tuple[str, Graph, Graph]:
     for triple in graph:
         (metadata if triple[0] == source else claims).add(triple)
     return str(source), metadata, claims
+
+
+def check_store_metadata(metadata: Graph) -> None:
+    """Refuse what only the store writes about a loaded source: its id and submission time.
+
+    Written by a document, a second ``dcterms:identifier`` made ``GET /sources`` list a phantom
+    source whose deletion dropped the real one's metadata and left its claims behind.
+    """
+    found = sorted({f"{p.n3()} {o.n3()}" for p in _STORE_METADATA for o in metadata.objects(None, p)})
+    if found:
+        raise ValidationError(
+            f"a document may not give its source {', '.join(found)}: the store writes a source's "
+            "dcterms:identifier and dcterms:dateSubmitted (name your own identifier with another property, "
+            "e.g. dcterms:bibliographicCitation)",
+            extra={"results": [{"focus_node": None, "message": f"store metadata in input: {f}"} for f in found]},
+        )
 
 
 def check_reserved(graph: Graph) -> None:
@@ -153,6 +176,7 @@ def read_document(data: bytes, *, media_type: str, base_iri: str | None = None) 
     if not outcome.conforms:
         raise ValidationError(outcome.summary(), extra={"results": outcome.results, "report": outcome.text})
     source_iri, metadata, claims = split_document(graph)
+    check_store_metadata(metadata)
     return SourceDocument(source_iri, metadata, claims, warnings)
 
 
@@ -174,9 +198,23 @@ def ingest(
     base_iri: str | None = None,
     replace: bool = False,
     engine: str = DEFAULT_ENGINE,
+    owl_check: bool = False,
 ) -> IngestResult:
-    """Parse, validate and write one source document."""
-    return write_document(store, read_document(data, media_type=media_type, base_iri=base_iri), replace=replace, engine=engine)
+    """Parse, validate and write one source document (``owl_check``: refuse one that contradicts the ontology's OWL axioms)."""
+    doc = read_document(data, media_type=media_type, base_iri=base_iri)
+    if owl_check:
+        check_consistency(doc.metadata + doc.claims)
+    return write_document(store, doc, replace=replace, engine=engine)
+
+
+def check_consistency(graph: Graph) -> None:
+    """Raise :class:`Inconsistent` with HermiT's report when a document contradicts the ontology."""
+    from .consistency import check  # owlready2 and Java load only when asked for
+
+    report = check(graph)
+    if not report.consistent:
+        broken = "; ".join(f"{v.individual}: {v.axiom}" for v in report.violations[:3]) or report.other
+        raise Inconsistent(f"the document contradicts the ontology ({broken})", extra=report.as_dict())
 
 
 

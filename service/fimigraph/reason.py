@@ -265,7 +265,8 @@ def apply(store: GraphStore, change: SourceChange, *, engine: str = DEFAULT_ENGI
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     started = time.perf_counter()
     with store.write_lock:
-        if outdated(store) is not None:  # never build on a graph derived with other rules
+        rebuilt = outdated(store) is not None
+        if rebuilt:  # never build on a graph derived with other rules
             infer(store, engine=engine)
         if engine == "pyshacl":
             triples, passes = _pyshacl_inferred(store, added=change.added, removed=change.removed)
@@ -284,7 +285,7 @@ def apply(store: GraphStore, change: SourceChange, *, engine: str = DEFAULT_ENGI
             _engines.pop(store, None)
             raise
     return InferenceReport(engine, total, native.reasoner.rounds, time.perf_counter() - started, len(delta.added),
-                           len(delta.removed), incremental=True)
+                           len(delta.removed), incremental=not rebuilt)
 
 
 __all__ = [

@@ -30,6 +30,7 @@ from .vocab import (
     SOURCES_GRAPH,
     XSD,
     PREFIXES,
+    SKOLEM,
     source_graph,
 )
 
@@ -147,9 +148,10 @@ class GraphStore:
                                 "or replace it (CLI --replace, HTTP ?replace=true)")
         graph = source_graph(sid)
         submitted = submitted or datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-        described = Graph()
-        for triple in metadata:
-            described.add(triple)
+        # Blank nodes become skolem IRIs: INSERT DATA would mint new blank nodes, which no later
+        # retraction could name, and reasoning tells nodes apart by name.
+        claims = claims.skolemize(**SKOLEM)
+        described = metadata.skolemize(**SKOLEM)
         described.add((URIRef(source_iri), DCTERMS.identifier, Literal(sid)))
         described.add((URIRef(source_iri), DCTERMS.dateSubmitted, Literal(submitted, datatype=XSD.dateTime)))
         parts = [self._drop_source_sparql(source_iri, sid)] if held else []

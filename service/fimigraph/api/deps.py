@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from ..compaction import Compactor
+from ..errors import PayloadTooLarge
 from ..settings import Settings
 from ..store import GraphStore
 
@@ -29,3 +30,16 @@ def get_compactor(request: Request) -> Compactor:
 StoreDep = Annotated[GraphStore, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CompactorDep = Annotated[Compactor, Depends(get_compactor)]
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused (413) as soon as it passes ``limit`` bytes."""
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > limit:
+        raise PayloadTooLarge(f"the document has {declared} bytes; the limit is {limit}")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"the document is over the limit of {limit} bytes")
+    return bytes(body)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rdflib import Variable
+from rdflib import BNode, Variable
 from rdflib.paths import Path
 from rdflib.plugins.sparql.algebra import translateGroupGraphPattern
 from rdflib.plugins.sparql.parserutils import CompValue
@@ -160,6 +160,42 @@ class Group(Element):
         return plan_group(self, facts, bound, maybe)[0]
 
 
+class Isolated(Element):
+    """A nested group evaluated on its own, then joined (its filters read variables it does not bind)."""
+
+    def __init__(self, group: Group) -> None:
+        self.group = group
+        self.sure, self.maybe = group.sure, group.maybe
+
+    def estimate(self, facts: Facts, bound: frozenset[int]) -> float:
+        return self.group.estimate(facts, frozenset())
+
+    def op(self, facts: Facts, bound: frozenset[int], maybe: frozenset[int]) -> Op:
+        inner = self.group.op(facts, frozenset(), frozenset())
+        slots = sorted(self.group.sure | self.group.maybe)
+
+        def join(rows: Rows) -> Rows:
+            if not rows:
+                return rows
+            found = inner([[None] * len(rows[0])])
+            out = []
+            for r in rows:
+                for x in found:
+                    n = r.copy()
+                    for i in slots:
+                        v = x[i]
+                        if v is None:
+                            continue
+                        if n[i] is None:
+                            n[i] = v
+                        elif n[i] != v:
+                            break
+                    else:
+                        out.append(n)
+            return out
+        return join
+
+
 class Union(Element):
     """Alternative groups."""
 
@@ -201,7 +237,7 @@ class Optional(Element):
         expr = self.expr
         # The group's operators write into the rows they get: a row the group does not match must come
         # back unchanged, so it gets a copy unless the group is one triple pattern (which writes only on a match).
-        copy = len(self.group.elements) > 1 or not isinstance(self.group.elements[0], Triple)
+        copy = expr is not None or len(self.group.elements) > 1 or not isinstance(self.group.elements[0], Triple)
 
         def left_join(rows: Rows) -> Rows:
             out = []
@@ -281,42 +317,27 @@ class Filter(Element):
 
 
 def plan_group(group: Group, facts: Facts, bound: frozenset[int], maybe: frozenset[int]) -> tuple[Op, float]:
-    """Order a group's elements for what is bound; return its operator and its estimated rows per input row."""
-    pending = list(range(len(group.elements)))
-    placed: set[int] = set()
-    steps: list[Op] = []
-    estimate = 1.0
+    """Order a group's elements for what is bound; return its operator and its estimated rows per input row.
+
+    Each possible first element is tried, then the cheapest element that may go next, preferring
+    one joined to what is bound (a cross product multiplies rows); the order whose intermediate
+    results are estimated smallest in total wins.
+    """
     elements = group.elements
-    binders = {i: e.sure | e.maybe for i, e in enumerate(elements)}
-    while pending:
-        ready = []
-        for i in pending:
-            e = elements[i]
-            if isinstance(e, Filter):
-                # After every element of the group that can bind one of its variables.
-                if all(j in placed or not (binders[j] & e.reads) for j in pending if j != i):
-                    ready.append((-1.0, i))
-                continue
-            earlier = [j for j in pending if j < i and not isinstance(elements[j], Filter)]
-            if e.barrier:
-                if any(elements[j].barrier or (elements[j].slots & e.slots) for j in earlier):
-                    continue
-            elif any(elements[j].barrier and (binders[j] & e.slots) for j in earlier):
-                continue
-            ready.append((e.estimate(facts, bound) if not e.barrier else 1.0, i))
-        if not ready:  # cannot happen for a well-formed group; keep the written order
-            ready = [(0.0, pending[0])]
-        cost, pick = min(ready)
-        e = elements[pick]
+    starts = _ready(elements, list(range(len(elements))), bound, facts)
+    best: tuple[float, list[int], float] | None = None
+    for _cost, first in (starts if len(starts) > 1 else starts[:1]):
+        order, total, rows = _greedy(elements, first, bound, facts)
+        if best is None or total < best[0]:
+            best = (total, order, rows)
+    assert best is not None or not elements
+    order, rows = (best[1], best[2]) if best else ([], 1.0)
+    steps: list[Op] = []
+    for i in order:
+        e = elements[i]
         steps.append(e.op(facts, bound, maybe))
-        if not isinstance(e, Filter):
-            estimate *= max(cost, 0.5) if not e.barrier else 1.0
-        else:
-            estimate *= 0.5
         bound = bound | e.sure
         maybe = (maybe | e.maybe) - bound
-        placed.add(pick)
-        pending.remove(pick)
 
     def run(rows: Rows) -> Rows:
         for step in steps:
@@ -324,7 +345,54 @@ def plan_group(group: Group, facts: Facts, bound: frozenset[int], maybe: frozens
                 return rows
             rows = step(rows)
         return rows
-    return run, estimate
+    return run, rows
+
+
+def _ready(elements: list[Element], pending: list[int], bound: frozenset[int], facts: Facts) -> list[tuple[float, int]]:
+    """The elements that may go next by SPARQL's semantics, with their estimated rows out per row in."""
+    binders = {i: elements[i].sure | elements[i].maybe for i in pending}
+    ready = []
+    for i in pending:
+        e = elements[i]
+        if isinstance(e, Filter):
+            # After every element of the group that can bind one of its variables.
+            if all(not (binders[j] & e.reads) for j in pending if j != i):
+                ready.append((0.5, i))
+            continue
+        earlier = [j for j in pending if j < i and not isinstance(elements[j], Filter)]
+        if e.barrier:
+            if any(elements[j].barrier or (elements[j].slots & e.slots) for j in earlier):
+                continue
+            ready.append((1.0, i))
+        elif not any(elements[j].barrier and (binders[j] & e.slots) for j in earlier):
+            estimate = e.estimate(facts, bound)
+            if bound and not (e.slots & bound) and estimate > 1:
+                estimate *= 1000.0  # not joined to anything bound: a cross product
+            ready.append((estimate, i))
+    if not ready and pending:  # cannot happen for a well-formed group; keep the written order
+        ready = [(1.0, pending[0])]
+    return ready
+
+
+def _greedy(elements: list[Element], first: int, bound: frozenset[int], facts: Facts) -> tuple[list[int], float, float]:
+    """An order starting with ``first``, then always the cheapest ready element (filters as soon as they may run)."""
+    pending = list(range(len(elements)))
+    order: list[int] = []
+    rows, total = 1.0, 0.0
+    pick = first
+    while True:
+        e = elements[pick]
+        cost = 0.5 if isinstance(e, Filter) else 1.0 if e.barrier else max(e.estimate(facts, bound), 0.1)
+        rows *= cost
+        total += rows
+        order.append(pick)
+        pending.remove(pick)
+        bound = bound | e.sure
+        if not pending:
+            return order, total, rows
+        ready = _ready(elements, pending, bound, facts)
+        filters = [i for _c, i in ready if isinstance(elements[i], Filter)]
+        pick = filters[0] if filters else min(ready)[1]
 
 
 # -- building elements from the algebra ---------------------------------------------------------
@@ -368,14 +436,21 @@ class Builder:
     def _flatten(self, node: Any, out: list[Element]) -> None:
         name = node.name
         if name == "BGP":
-            out.extend(Triple(tuple(t), self.scope) for t in node.triples)
+            # A blank node in a pattern is a variable (SPARQL 1.1 §4.1.4), scoped to the query.
+            out.extend(Triple(tuple(Variable(f"_:{x}") if isinstance(x, BNode) else x for x in t), self.scope)
+                       for t in node.triples)
         elif name == "Join":
             self._flatten(node.p1, out)
             right = node.p2
             if right.name in ("BGP", "ToMultiSet", "Union", "Join", "Extend"):
                 self._flatten(right, out)
             else:
-                out.append(self.group(right))
+                group = self.group(right)
+                # A nested group is evaluated bottom-up (SPARQL 1.1 §18.5): when one of its
+                # expressions reads a variable the group itself does not bind, it must not see
+                # the outer row's value, so it runs on its own and is joined.
+                own = group.sure | group.maybe
+                out.append(Isolated(group) if group.reads - own else group)
         elif name == "LeftJoin":
             self._flatten(node.p1, out)
             inner = self.group(node.p2)

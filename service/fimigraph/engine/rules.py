@@ -32,6 +32,20 @@ Anchors = dict[int, set[Term]]
 
 
 @dataclass(frozen=True)
+class Slot:
+    """A template's variable: the row slot its value comes from."""
+
+    slot: int
+
+
+@dataclass(frozen=True)
+class Fresh:
+    """A template's blank node: a new one for each row."""
+
+    label: str
+
+
+@dataclass(frozen=True)
 class _Frame:
     """One level around a pattern: the rule's body, a sub-select, or an EXISTS/MINUS group.
 
@@ -70,6 +84,7 @@ class Rule:
     _by_predicate: dict[Term | None, tuple[_Site, ...]] | None = None
     _direct: dict[Term, list[tuple[int, int, Term | None, Term | None]]] | None = None
     _template: list[tuple[tuple[int, Any], ...]] | None = None
+    _connections: dict[tuple, Callable] = field(default_factory=dict)
 
     # -- running ----------------------------------------------------------------------------------
 
@@ -129,6 +144,7 @@ class Rule:
         assert direct is not None and by_predicate is not None
         found: Anchors = {}
         anywhere = by_predicate.get(None, ())
+        waiting: dict[int, tuple[_Site, list[Triple]]] = {}  # the facts each other site must connect, at once
         for fact in changed:
             p = fact[1]
             for position, slot, s_const, o_const in direct.get(p, ()):
@@ -138,11 +154,13 @@ class Rule:
                         values = found[slot] = set()
                     values.add(fact[position])
             for site in by_predicate.get(p, ()) + anywhere:
-                got = self._site_anchors(facts, site, fact)
-                if got is None:
-                    return None
-                for slot, value in got:
-                    found.setdefault(slot, set()).add(value)
+                waiting.setdefault(id(site), (site, []))[1].append(fact)
+        for site, facts_of_site in waiting.values():
+            got = self._site_anchors(facts, site, facts_of_site)
+            if got is None:
+                return None
+            for slot, value in got:
+                found.setdefault(slot, set()).add(value)
         return found
 
     def _index_sites(self) -> None:
@@ -164,49 +182,72 @@ class Rule:
         self._direct = direct
         self._by_predicate = {k: tuple(v) for k, v in others.items()}
 
-    def _site_anchors(self, facts: Facts, site: _Site, fact: Triple) -> list[tuple[int, Term]] | None:
+    def _site_anchors(self, facts: Facts, site: _Site, matched: list[Triple]) -> list[tuple[int, Term]] | None:
+        """Anchors for the rows that read these facts through one pattern nested in sub-selects or EXISTS."""
         if not isinstance(site.pattern.triple[1], (URIRef, Variable)):
             return None  # a property path: the fact may be any step of it
-        bindings = _match(site.pattern, fact)
-        if bindings is None:
+        batch = [b for b in (_match(site.pattern, fact) for fact in matched) if b is not None]
+        if not batch:
             return []
-        if not bindings:  # a pattern of constants: any row may depend on it
+        if not all(batch):  # a pattern of constants: any row may depend on it
             return None
         skip: Pattern | None = site.pattern
         for frame in reversed(site.frames):
             assert frame.home is not None
-            # No connection (None) is not knowing; connecting to no row ([]) means no row reads the fact now.
             if frame.kind == "subselect":
                 sub = frame.subselect
                 assert sub is not None
-                out = _project(sub, bindings)
-                if not out:
-                    connected = _connect(facts, frame.home, skip, bindings)
-                    if connected is None:
-                        return None
-                    out = _project(sub, connected)
-                    if not out and connected:
-                        return None
-                bindings = out
+                keep = lambda found: _project(sub, found)  # noqa: E731
             else:
-                # The body, or an EXISTS/MINUS group: on to one variable the body binds on every row
+                # The body, or an EXISTS/MINUS group: on to variables the body binds on every row
                 # (never one an OPTIONAL or a BIND binds: pre-binding it would change what they do).
-                shared = [(s, v) for s, v in bindings if s in frame.sure]
-                if not shared:
-                    connected = _connect(facts, frame.home, skip, bindings)
-                    if connected is None:
-                        return None
-                    shared = [(s, v) for s, v in connected if s in frame.sure]
-                    if not shared and connected:
-                        return None
-                if frame.kind == "top" and shared:  # one variable suffices: all its values
-                    slot = min(s for s, _v in shared)
-                    shared = [(s, v) for s, v in shared if s == slot]
-                bindings = shared
-            if not bindings:
+                keep = lambda found: [(s, v) for s, v in found if s in frame.sure]  # noqa: E731
+            out = [kept for b in batch if (kept := keep(b))]
+            rest = [b for b in batch if not keep(b)]
+            if rest:
+                connected = self._connect(facts, frame.home, skip, rest)
+                if connected is None:
+                    return None  # nothing to connect through: only the whole rule is sure
+                kept = keep(connected)
+                if connected and not kept:
+                    return None
+                if kept:
+                    out.append(kept)
+            # Connecting to no row means no row reads those facts now (the other side of the change looks too).
+            if not out:
                 return []
+            batch = out
             skip = None
-        return bindings
+        # One variable suffices: all its values.
+        slot = min(s for b in batch for s, _v in b)
+        return [(s, v) for b in batch for s, v in b if s == slot]
+
+    def _connect(self, facts: Facts, group: Group, skip: Pattern | None,
+                 batch: list[list[tuple[int, Term]]]) -> list[tuple[int, Term]] | None:
+        """Bindings of the group's variables reachable from each of these through its triple patterns (None: it has none).
+
+        A UNION's branches are alternatives: each is tried with the group's own patterns.
+        """
+        alternatives = _alternatives(group, skip)
+        if not any(alternatives):
+            return None
+        bound = frozenset(s for b in batch for s, _v in b)
+        found: set[tuple[int, Term]] = set()
+        for k, patterns in enumerate(alternatives):
+            if not patterns:
+                continue
+            key = (id(group), id(skip), k, bound)
+            op = self._connections.get(key)
+            if op is None:
+                op = self._connections[key] = plan_group(Group(patterns), facts, bound, frozenset())[0]
+            seeds = []
+            for b in batch:
+                seed: list = [None] * patterns[0].scope.width
+                for s, v in b:
+                    seed[s] = v
+                seeds.append(seed)
+            found.update((i, x) for r in op(seeds) for i, x in enumerate(r) if x is not None)
+        return list(found)
 
     def head_anchors(self, facts: Facts, derived: Iterable[Triple]) -> Anchors | None:
         """Anchors covering every row that may derive one of these triples again; None: the whole rule.
@@ -227,8 +268,8 @@ class Rule:
                     continue
                 matched = True
                 for term, value in ((to, o), (ts, s)):
-                    if isinstance(term, tuple) and term[1] in self.shared:
-                        best = (term[1], value)
+                    if isinstance(term, Slot) and term.slot in self.shared:
+                        best = (term.slot, value)
                         break
                 if best is not None:
                     break
@@ -246,7 +287,7 @@ class Rule:
 
 def _fits(template_term: Any, value: Term) -> bool:
     """Whether a template term (a constant, a variable, a blank node) can produce a value."""
-    return isinstance(template_term, (tuple, list)) or template_term == value
+    return isinstance(template_term, (Slot, Fresh)) or template_term == value
 
 
 def _close(planned: int, now: int) -> bool:
@@ -259,10 +300,10 @@ def _close(planned: int, now: int) -> bool:
 
 def _getter(term: Any) -> tuple[int, Any]:
     """A template term as (kind, value): 0 a constant, 1 a variable's slot, 2 a blank node's label."""
-    if isinstance(term, tuple):
-        return 1, term[1]
-    if isinstance(term, list):
-        return 2, term[1]
+    if isinstance(term, Slot):
+        return 1, term.slot
+    if isinstance(term, Fresh):
+        return 2, term.label
     return 0, term
 
 
@@ -280,28 +321,6 @@ def _match(pattern: Pattern, fact: Triple) -> list[tuple[int, Term]] | None:
 def _project(sub: SubSelect, bindings: list[tuple[int, Term]]) -> list[tuple[int, Term]]:
     correlatable = {i: o for i, o in sub.projected if sub.group_by is None or i in sub.group_vars}
     return [(correlatable[s], v) for s, v in bindings if s in correlatable]
-
-
-def _connect(facts: Facts, group: Group, skip: Pattern | None,
-             bindings: list[tuple[int, Term]]) -> list[tuple[int, Term]] | None:
-    """Bindings of the group's other variables reachable from these through its triple patterns (None: it has none).
-
-    A UNION's branches are alternatives: each is tried with the group's own patterns.
-    """
-    alternatives = _alternatives(group, skip)
-    if not any(alternatives):
-        return None
-    bound = frozenset(s for s, _v in bindings)
-    found: set[tuple[int, Term]] = set()
-    for patterns in alternatives:
-        if not patterns:
-            continue
-        op, _ = plan_group(Group(patterns), facts, bound, frozenset())
-        seed: list = [None] * patterns[0].scope.width
-        for s, v in bindings:
-            seed[s] = v
-        found.update((i, x) for r in op([seed]) for i, x in enumerate(r) if x is not None)
-    return list(found)
 
 
 def _alternatives(group: Group, skip: Pattern | None) -> list[list[Pattern]]:
@@ -346,15 +365,15 @@ def compile_rule(text: RuleText, facts_ref: Callable[[], Facts], functions: dict
         _collect(g, [_Frame("top", body.sure, home=body), _Frame("exists", body.sure)], sites)
     shared = body.sure
     predicates = frozenset(p for site in sites for p in _predicates(site.pattern.triple[1]))
-    produces = frozenset(None if isinstance(t[1], tuple) else t[1] for t in template)
+    produces = frozenset(None if isinstance(t[1], Slot) else t[1] for t in template)
     return Rule(text.name, text.stratum, scope, body, template, sites, shared, predicates, produces)
 
 
 def _template_term(term: Any, scope: Scope) -> Any:
     if isinstance(term, Variable):
-        return ("v", scope.slot(term))
+        return Slot(scope.slot(term))
     if isinstance(term, BNode):
-        return ["b", str(term)]
+        return Fresh(str(term))
     return from_rdflib(term)
 
 

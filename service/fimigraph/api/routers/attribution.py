@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from ...attribution import attribution, attribution_stix
+from ...attribution import attribution
+from ...stix import export_attribution
 from ..deps import StoreDep
 from ..negotiation import choose
 
@@ -31,5 +32,5 @@ def get_attribution(
     """
     media = choose(request.headers.get("accept"), ["application/json", STIX_JSON])
     if media == STIX_JSON:
-        return JSONResponse(attribution_stix(store, subject), media_type=STIX_JSON)
+        return JSONResponse(export_attribution(store, subject), media_type=STIX_JSON)
     return JSONResponse(attribution(store, subject))
