@@ -19,15 +19,18 @@ export interface ExplainContext {
 export async function showExplanation(panel: HTMLElement, node: string, context: ExplainContext, all = false): Promise<void> {
   panel.hidden = false;
   panel.dataset.state = "loading";
+  panel.dataset.node = node;
   replace(panel, h("h2", { id: "explanation-title", tabindex: "-1" }, "Explanation"), note("Loading the explanation…"));
   let tree: Explanation;
   try {
     tree = await getJSON<Explanation>("explanations", { link: node, all: all || undefined });
   } catch (err) {
+    if (panel.dataset.node !== node) return;
     replace(panel, h("h2", { id: "explanation-title", tabindex: "-1" }, "Explanation"), note(explainError(err), "error"));
     panel.dataset.state = "error";
     return;
   }
+  if (panel.dataset.node !== node) return; // another conclusion was clicked meanwhile: its answer is the one to show
   const copyStatus = h("span", { role: "status", class: "copy-status" });
   const textBox = h("div", { class: "copy-fallback" });
   const title = h("h2", { id: "explanation-title", tabindex: "-1" }, `Explanation: ${headline(tree)}`);

@@ -131,6 +131,9 @@ export function graphModel(a: Attribution, kinds: Map<string, string>, labels: M
     elements.push({ group: "edges", data: { id: `${marker} to`, source: marker, target: f.state, link: f.finding }, classes: "negative-edge to-state" });
     words.push({ node: f.finding, text: `${name(a.subject)} ⊘ ${name(f.state)}: not directly linked${organ} (negative finding, per ${f.sources.join("; ")}; drawn as a ⊘ marker)` });
   }
+  for (const c of a.conflicts.filter((c) => !c.state)) {
+    words.push({ node: c.conflict, text: `⚠ ${name(a.subject)}: a claim its conclusions rest on is disputed (${c.kind}; the subject is ringed)` });
+  }
   // Read top down instead when left to right would be much wider than the box it is drawn in (a
   // long chain to one state, as in the seed case): the labels stay legible. Not with several
   // states, which stack in the last column, nor with several conclusions to one state: their

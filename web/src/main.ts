@@ -21,6 +21,7 @@ const pages: Record<string, { nav: string; title: string; render: Page }> = {
 
 let main = document.getElementById("main") as HTMLElement;
 let shown: string | null = null;
+let routed = false;
 
 /** Show the page the URL's hash names (a change of parameters only on the same page is the page's own business). */
 function route(): void {
@@ -39,10 +40,14 @@ function route(): void {
     if (a.dataset.nav === page.nav) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
-  const fresh = main.cloneNode(false) as HTMLElement; // drops the old page's listeners
+  // A new element: none of the old page's listeners or state (data-state) carries over.
+  const fresh = h("main", { id: "main", tabindex: "-1" });
   main.replaceWith(fresh);
   main = fresh;
   Promise.resolve(page.render(fresh, params)).catch((err) => replace(fresh, h("p", { role: "alert" }, String(err))));
+  // Keyboard and screen-reader users land on the new page's content, not back at the top.
+  if (routed) fresh.focus({ preventScroll: true });
+  routed = true;
 }
 
 /** What identifies one page's content: the entity page stays put while its open explanation changes. */

@@ -26,10 +26,11 @@ export async function entityPage(main: HTMLElement, params: URLSearchParams): Pr
   let entities: Map<string, Entity>;
   try {
     a = await getJSON<Attribution>("attribution", { subject: iri });
-    // Kinds and labels of the nodes /attribution names but does not describe: the subject, the
-    // chains' nodes and the organs of negative findings (states are states).
+    // Kinds and labels of the nodes the graph draws that /attribution names but does not describe:
+    // the subject, the chains' nodes and the organs of negative findings (states are states).
     const states = new Set([...a.links.map((l) => l.state), ...a.not_directly_linked.map((f) => f.state)]);
-    const wanted = new Set([iri, ...a.links.slice(0, MAX_DRAWN_LINKS).flatMap((l) => l.via), ...a.not_directly_linked.flatMap((f) => f.via)]);
+    const wanted = new Set([iri, ...a.links.slice(0, MAX_DRAWN_LINKS).flatMap((l) => l.via),
+      ...groupFindings(a.not_directly_linked).slice(0, MAX_DRAWN_FINDINGS).flatMap((f) => f.via)]);
     entities = await lookup([...wanted].filter((x) => !states.has(x)));
   } catch (err) {
     const missing = err instanceof ApiError && err.status === 404 && !err.missingEndpoint;
@@ -103,7 +104,11 @@ export async function entityPage(main: HTMLElement, params: URLSearchParams): Pr
     panel);
   for (const w of model.words) words.append(h("li", null, h("a", { href: `#/entity?${new URLSearchParams({ iri, link: w.node })}` }, w.text)));
   if (!a.links.length && !a.not_directly_linked.length) {
-    replace(graphBox, note("No conclusions with this entity as their subject (a state, a source or an entity no rule reached is the subject of none).", "info"));
+    graphBox.classList.add("empty");
+    graphBox.removeAttribute("role");
+    replace(graphBox, note("No conclusion has this entity as its subject: no source links it to a state, and no rule derived a link.", "info"),
+      kinds.get(iri) === "state" ? h("p", null, "A state is where links end: the first question on the ",
+        h("a", { href: "#/sparql" }, "SPARQL page"), " lists the subjects linked to a state, by grade.") : null);
     finish(main);
   } else {
     cy = await drawGraph(graphBox, model, open, (node) => { if (node !== iri) location.hash = entityHref(node); });
