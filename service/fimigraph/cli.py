@@ -571,7 +571,8 @@ def serve(
     # and nobody can take the port between this check and the server's start.
     listener = _listen(settings.host, settings.port)
     graph_store = _open(settings)  # open now, so a locked or bad store fails before serving
-    err.print(f"fimigraph {__version__}: serving {settings.store} on http://{settings.host}:{settings.port} (docs at /docs)", highlight=False)
+    err.print(f"fimigraph {__version__}: serving {settings.store} on http://{settings.host}:{settings.port} "
+              "(the workbench at /, API docs at /docs)", highlight=False)
     config = uvicorn.Config(create_app(settings, store=graph_store), host=settings.host, port=settings.port, log_level="info")
     uvicorn.Server(config).run(sockets=[listener])
 
