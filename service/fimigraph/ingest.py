@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Graph, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF
 
 from . import reason
-from .errors import Inconsistent, ParseError, UnsupportedFormat, ValidationError
+from .errors import Inconsistent, InputError, ParseError, UnsupportedFormat, ValidationError
+from .limits import DEFAULTS, Limits, bounded, check_json, check_literal, check_size, check_xml
 from .ontology import source_classes
 from .reason import DEFAULT_ENGINE, InferenceReport
 from .store import GraphStore, SourceInfo, source_id
@@ -96,20 +97,41 @@ def media_type_for(filename: str | None, declared: str | None) -> str:
     )
 
 
-def parse_document(data: bytes, *, media_type: str, base_iri: str | None = None) -> tuple[Graph, tuple[str, ...]]:
-    """Parse a document into one rdflib graph (named graphs of TriG/N-Quads are merged)."""
+def parse_document(data: bytes, *, media_type: str, base_iri: str | None = None,
+                   limits: Limits = DEFAULTS) -> tuple[Graph, tuple[str, ...]]:
+    """Parse a document into one rdflib graph (named graphs of TriG/N-Quads are merged), within ``limits``."""
+    if media_type in (STIX_MEDIA_TYPE, "application/ld+json"):
+        check_json(data, limits)
+    elif media_type == "application/rdf+xml":
+        check_xml(data, limits)
     if media_type == STIX_MEDIA_TYPE:
         from .stix import bundle_to_graph  # STIX is optional input; import it only when needed
 
-        return bundle_to_graph(data)
+        graph, warnings = bundle_to_graph(data)
+        check_size(len(graph), limits)
+        for term in {*graph.all_nodes(), *graph.predicates()}:
+            if isinstance(term, Literal):
+                check_literal(str(term), limits)
+            elif isinstance(term, URIRef):
+                _check_iri(term)
+        return graph, warnings
     try:
-        quads = list(ox.parse(data, format=_FORMATS[media_type], base_iri=base_iri))
+        quads = list(bounded(ox.parse(data, format=_FORMATS[media_type], base_iri=base_iri), limits))
     except SyntaxError as exc:
         raise ParseError(f"malformed {_FORMATS[media_type].name} document: {exc}") from exc
     except ValueError as exc:
         raise ParseError(f"unreadable {_FORMATS[media_type].name} document: {exc}") from exc
     triples = ox.serialize([ox.Triple(q.subject, q.predicate, q.object) for q in quads], format=ox.RdfFormat.N_TRIPLES)
     return Graph().parse(data=triples.decode(), format="nt"), ()
+
+
+def _check_iri(term: URIRef) -> None:
+    """Refuse an IRI pyoxigraph would refuse (a STIX id or IRI with ``>`` or a space): it goes into the store and queries."""
+    try:
+        ox.NamedNode(str(term))
+    except ValueError as exc:
+        raise InputError(f"the STIX bundle makes {str(term)!r}, which is not a valid IRI ({exc}): "
+                         "check its objects' ids and IRIs") from exc
 
 
 def split_document(graph: Graph) -> tuple[str, Graph, Graph]:
@@ -166,9 +188,9 @@ def check_reserved(graph: Graph) -> None:
         )
 
 
-def read_document(data: bytes, *, media_type: str, base_iri: str | None = None) -> SourceDocument:
-    """Parse and validate a document; raise ParseError or ValidationError naming the problem."""
-    graph, warnings = parse_document(data, media_type=media_type, base_iri=base_iri)
+def read_document(data: bytes, *, media_type: str, base_iri: str | None = None, limits: Limits = DEFAULTS) -> SourceDocument:
+    """Parse (within ``limits``) and validate a document; raise ParseError, ValidationError or a limit's error naming the problem."""
+    graph, warnings = parse_document(data, media_type=media_type, base_iri=base_iri, limits=limits)
     if len(graph) == 0:
         raise ValidationError("the document is empty: it holds no triples")
     check_reserved(graph)
@@ -199,9 +221,10 @@ def ingest(
     replace: bool = False,
     engine: str = DEFAULT_ENGINE,
     owl_check: bool = False,
+    limits: Limits = DEFAULTS,
 ) -> IngestResult:
-    """Parse, validate and write one source document (``owl_check``: refuse one that contradicts the ontology's OWL axioms)."""
-    doc = read_document(data, media_type=media_type, base_iri=base_iri)
+    """Parse (within ``limits``), validate and write one source document (``owl_check``: refuse one that contradicts the ontology's OWL axioms)."""
+    doc = read_document(data, media_type=media_type, base_iri=base_iri, limits=limits)
     if owl_check:
         check_consistency(doc.metadata + doc.claims)
     return write_document(store, doc, replace=replace, engine=engine)
