@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -85,13 +86,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass
+class Server:
+    """A ``fimigraph serve`` started by a test: its base URL, its process, and what it logged."""
+
+    url: str
+    process: subprocess.Popen[str]
+    log: list[str]
+
+
 @contextmanager
-def running_server(store: Path, *extra: str, deadline: float = 120.0) -> Iterator[str]:
-    """Start ``fimigraph serve`` on a free loopback port; yield its base URL; stop it after."""
+def served(store: Path, *extra: str, env: dict[str, str] | None = None, deadline: float = 120.0) -> Iterator[Server]:
+    """Start ``fimigraph serve`` (options ``extra``, settings ``env``) on a free loopback port; stop it after."""
     port = free_port()
     proc = subprocess.Popen(
         [FIMIGRAPH, "serve", "--store", str(store), "--port", str(port), *extra],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env={**os.environ, **(env or {})},
     )
     started = threading.Event()
     log: list[str] = []
@@ -110,7 +120,7 @@ def running_server(store: Path, *extra: str, deadline: float = 120.0) -> Iterato
     try:
         if not started.wait(deadline) or proc.poll() is not None:
             raise RuntimeError(f"server did not start: {''.join(log)}")
-        yield f"http://127.0.0.1:{port}"
+        yield Server(f"http://127.0.0.1:{port}", proc, log)
     finally:
         proc.terminate()
         try:
@@ -118,6 +128,13 @@ def running_server(store: Path, *extra: str, deadline: float = 120.0) -> Iterato
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextmanager
+def running_server(store: Path, *extra: str, deadline: float = 120.0) -> Iterator[str]:
+    """Start ``fimigraph serve`` on a free loopback port; yield its base URL; stop it after."""
+    with served(store, *extra, deadline=deadline) as server:
+        yield server.url
 
 
 class Proxy:

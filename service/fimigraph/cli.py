@@ -32,7 +32,9 @@ from .errors import AddressInUse, AlreadyExists, ConfigError, FimigraphError, In
 from .explain import explain as explain_node, render_text
 from .generate import Layout
 from .ingest import SourceDocument, check_consistency, media_type_for, read_document, retract as retract_source, write_document
+from .limits import Limits
 from .settings import Engine, Settings, load_settings
+from .sparql import check_query
 from .store import GraphStore
 from .validate import quiet_literal_warnings
 from .vocab import PREFIXES, compact
@@ -164,7 +166,7 @@ def load(
         with _removed_on_failure(settings.store):
             _load_bulk(files, settings, replace=replace, jobs=jobs, as_json=as_json)
         return
-    documents = [(path, _document(path, owl_check=settings.owl_check)) for path in files]
+    documents = [(path, _document(path, settings.limits, owl_check=settings.owl_check)) for path in files]
     first_file: dict[str, Path] = {}
     for path, doc in documents:
         if (other := first_file.setdefault(doc.id, path)) != path:
@@ -211,10 +213,10 @@ def _removed_on_failure(store: Path) -> Iterator[None]:
         raise
 
 
-def _document(path: Path, *, owl_check: bool = False) -> SourceDocument:
-    """Read, parse and validate one file (``owl_check``: and check it against the ontology's OWL axioms)."""
+def _document(path: Path, limits: Limits, *, owl_check: bool = False) -> SourceDocument:
+    """Read, parse (within ``limits``) and validate one file (``owl_check``: and check it against the ontology's OWL axioms)."""
     with _about(path):
-        doc = read_document(_read_file(path), media_type=media_type_for(path.name, None))
+        doc = read_document(_read_file(path), media_type=media_type_for(path.name, None), limits=limits)
         if owl_check:
             check_consistency(doc.metadata + doc.claims)
         return doc
@@ -283,11 +285,12 @@ def validate(
     as_json: JsonOpt = False,
 ) -> None:
     """Check documents against the shapes without loading them (exit 3 if any breaks them)."""
+    limits = _settings(None).limits
     report = []
     for path in files:
         with _about(path):  # unreadable or malformed: no report to give, the command stops here
             try:
-                doc = read_document(_read_file(path), media_type=media_type_for(path.name, None))
+                doc = read_document(_read_file(path), media_type=media_type_for(path.name, None), limits=limits)
                 report.append({"file": str(path), "conforms": True, "source": doc.source_iri, "results": []})
             except ValidationError as exc:
                 report.append({"file": str(path), "conforms": False, "detail": exc.detail, "results": exc.extra.get("results", [])})
@@ -347,8 +350,10 @@ def query(
     """Run a SPARQL query over the union of all graphs (fimi:, rdfs:, skos:, … prefixes are predeclared)."""
     path = Path(sparql)
     # A name ending in .rq is a file, present or not: a missing one is not a query text.
-    text = _read_file(path).decode() if path.suffix.lower() in _QUERY_FILES or path.is_file() else sparql
-    graph_store = _open(_settings(store), read_only=True)
+    text = _read_file(path).decode() if path.suffix.lower() in _QUERY_FILES or _is_file(path) else sparql
+    settings = _settings(store)
+    check_query(text, max_depth=settings.max_depth)  # as /sparql does: no crash on a deep query, no SERVICE
+    graph_store = _open(settings, read_only=True)
     results = graph_store.query(text, prefixes=PREFIXES)
     if isinstance(results, ox.QueryTriples):
         fmt = _GRAPH_FORMATS.get(output if output != "table" else "turtle")
@@ -374,6 +379,14 @@ def query(
         count += 1
     out.print(table)
     out.print(f"{count} row(s)", highlight=False)
+
+
+def _is_file(path: Path) -> bool:
+    """Whether ``path`` names a file (a long query is no file name: the system refuses to look it up)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def _cell(term: Any) -> str:
@@ -560,20 +573,26 @@ def serve(
     compact_after: CompactAfterOpt = None,
     host: Annotated[str | None, typer.Option(metavar="ADDRESS", help="Address to listen on [env: FIMIGRAPH_HOST; default 127.0.0.1].", show_default=False)] = None,
     port: Annotated[int | None, typer.Option(metavar="N", help="Port to listen on [env: FIMIGRAPH_PORT; default 8000].", show_default=False)] = None,
+    query_timeout: Annotated[float | None, typer.Option(metavar="SECONDS", help="Seconds a /sparql query may take before it is stopped "
+                                                        "[env: FIMIGRAPH_QUERY_TIMEOUT; default 30].", show_default=False)] = None,
+    query_workers: Annotated[int | None, typer.Option(metavar="N", help="Processes answering /sparql queries, how many run at once "
+                                                      "[env: FIMIGRAPH_QUERY_WORKERS; default: min(4, cores)].", show_default=False)] = None,
 ) -> None:
-    """Run the HTTP API (OpenAPI docs at /docs)."""
+    """Run the HTTP API (OpenAPI docs at /docs); more limits in FIMIGRAPH_* settings (README)."""
     import uvicorn
 
     from .api.app import create_app
 
-    settings = _settings(store, engine, compact_after=compact_after, host=host, port=port)
+    settings = _settings(store, engine, compact_after=compact_after, host=host, port=port,
+                         query_timeout=query_timeout, query_workers=query_workers)
     # Take the address before opening the store: a busy port fails before any store is created,
     # and nobody can take the port between this check and the server's start.
     listener = _listen(settings.host, settings.port)
     graph_store = _open(settings)  # open now, so a locked or bad store fails before serving
     err.print(f"fimigraph {__version__}: serving {settings.store} on http://{settings.host}:{settings.port} "
               "(the workbench at /, API docs at /docs)", highlight=False)
-    config = uvicorn.Config(create_app(settings, store=graph_store), host=settings.host, port=settings.port, log_level="info")
+    config = uvicorn.Config(create_app(settings, store=graph_store), host=settings.host, port=settings.port, log_level="info",
+                            timeout_graceful_shutdown=settings.shutdown_timeout)
     uvicorn.Server(config).run(sockets=[listener])
 
 

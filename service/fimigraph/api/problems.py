@@ -32,7 +32,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(FimigraphError)
     async def _fimigraph_error(request: Request, exc: FimigraphError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail, type_uri=exc.type_uri, instance=str(request.url.path), **exc.extra)
+        response = problem(exc.status, exc.title, exc.detail, type_uri=exc.type_uri, instance=str(request.url.path), **exc.extra)
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _request_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -9,12 +9,16 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from ...errors import UnsupportedFormat
 from ...ingest import ACCEPTED_MEDIA_TYPES, ingest, media_type_for, retract
 from ...store import SourceInfo
-from ..deps import CompactorDep, SettingsDep, StoreDep, read_body
+from ..deps import CompactorDep, QueryPoolDep, SettingsDep, StoreDep, read_body
 from ..negotiation import choose
 
 router = APIRouter(prefix="/sources", tags=["sources"])
+
+MAX_PAGE = 2**63 - 1
+"""The largest limit or offset: what SPARQL's LIMIT and OFFSET take."""
 
 
 def _info(info: SourceInfo) -> dict[str, Any]:
@@ -32,10 +36,10 @@ def _info(info: SourceInfo) -> dict[str, Any]:
         }
     },
     responses={
-        400: {"description": "Malformed document (the problem names the line and column)"},
+        400: {"description": "Malformed document (the problem names the line and column), nested too deep, or an XML DTD"},
         409: {"description": "A source with that IRI is loaded already"},
-        413: {"description": "Document over the size limit"},
-        415: {"description": "Unsupported media type"},
+        413: {"description": "Document over a size limit: bytes, triples or the length of a literal (the problem names it)"},
+        415: {"description": "Unsupported media type, or none given"},
         422: {"description": "The document breaks the SHACL shapes; the problem carries the report"},
     },
 )
@@ -44,6 +48,7 @@ async def post_source(
     store: StoreDep,
     settings: SettingsDep,
     compactor: CompactorDep,
+    pool: QueryPoolDep,
     background: BackgroundTasks,
     replace: bool = Query(False, description="Replace the source if one with the same IRI is loaded."),
     base: str | None = Query(None, description="Base IRI for relative IRIs in the document."),
@@ -54,12 +59,18 @@ async def post_source(
     N-Triples, N-Quads, RDF/XML or a STIX 2.1 bundle (application/stix+json). On any error
     nothing is written.
     """
-    media_type = media_type_for(None, request.headers.get("content-type") or "text/turtle")
-    body = await read_body(request, settings.max_upload_bytes)
-    result = await run_in_threadpool(
-        ingest, store, body, media_type=media_type, base_iri=base, replace=replace, engine=settings.engine,
-        owl_check=settings.owl_check,
-    )
+    declared = request.headers.get("content-type")
+    if not declared:  # never guessed: a form a browser posts across sites has one, and it is not RDF
+        raise UnsupportedFormat(f"name the document's format with Content-Type: one of {', '.join(ACCEPTED_MEDIA_TYPES)}")
+    media_type = media_type_for(None, declared)
+    body = await read_body(request, settings.max_upload_bytes, "max_upload_bytes")
+    try:
+        result = await run_in_threadpool(
+            ingest, store, body, media_type=media_type, base_iri=base, replace=replace, engine=settings.engine,
+            owl_check=settings.owl_check, limits=settings.limits,
+        )
+    finally:  # written, or put back as it was: either way the query workers read the store anew
+        pool.store_changed()
     # After the response, in the thread pool: deciding reads the store (not on the event loop), and a
     # compaction took 35-73 s at 1M triples.
     background.add_task(compactor.compact_if_due)
@@ -74,8 +85,8 @@ async def post_source(
 def list_sources(
     store: StoreDep,
     response: Response,
-    limit: int | None = Query(None, ge=1, description="At most this many sources (default: all)."),
-    offset: int = Query(0, ge=0, description="Skip this many sources first (in id order)."),
+    limit: int | None = Query(None, ge=1, le=MAX_PAGE, description="At most this many sources (default: all)."),
+    offset: int = Query(0, ge=0, le=MAX_PAGE, description="Skip this many sources first (in id order)."),
 ) -> list[dict[str, Any]]:
     """Loaded sources in id order, with IRI, title, publisher and claim count; the total in ``X-Total-Count``."""
     response.headers["X-Total-Count"] = str(store.source_count())
@@ -99,9 +110,12 @@ def get_source(source_id: str, request: Request, store: StoreDep) -> Response:
 
 
 @router.delete("/{source_id}", summary="Retract a source")
-def delete_source(source_id: str, store: StoreDep, settings: SettingsDep, compactor: CompactorDep,
+def delete_source(source_id: str, store: StoreDep, settings: SettingsDep, compactor: CompactorDep, pool: QueryPoolDep,
                   background: BackgroundTasks) -> dict[str, Any]:
     """Remove a source's claims; inferences that rested on them go too."""
-    info, report = retract(store, source_id, engine=settings.engine)
+    try:
+        info, report = retract(store, source_id, engine=settings.engine)
+    finally:  # retracted, or put back as it was: either way the query workers read the store anew
+        pool.store_changed()
     background.add_task(compactor.compact_if_due)
     return {"deleted": _info(info), "inferred": report.triples}
