@@ -9,6 +9,7 @@ from ...attribution import attribution
 from ...stix import export_attribution
 from ..deps import StoreDep
 from ..negotiation import choose
+from ..problems import documented
 
 STIX_JSON = "application/stix+json"
 
@@ -18,7 +19,7 @@ router = APIRouter(tags=["attribution"])
 @router.get(
     "/attribution",
     summary="Graded attribution of a subject",
-    responses={200: {"content": {"application/json": {}, STIX_JSON: {}}}},
+    responses={200: {"content": {"application/json": {}, STIX_JSON: {}}}, **documented(400, 404, 406)},
 )
 def get_attribution(
     request: Request,

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from ...explain import explain, render_text
 from ..deps import StoreDep
 from ..negotiation import choose
+from ..problems import documented
 
 router = APIRouter(tags=["explanations"])
 
@@ -15,7 +16,7 @@ router = APIRouter(tags=["explanations"])
 @router.get(
     "/explanations",
     summary="Proof of a conclusion",
-    responses={200: {"content": {"application/json": {}, "text/plain": {}}}},
+    responses={200: {"content": {"application/json": {}, "text/plain": {}}}, **documented(400, 404, 406)},
 )
 def get_explanation(
     request: Request,

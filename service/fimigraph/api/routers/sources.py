@@ -14,6 +14,7 @@ from ...ingest import ACCEPTED_MEDIA_TYPES, ingest, media_type_for, retract
 from ...store import SourceInfo
 from ..deps import CompactorDep, QueryPoolDep, SettingsDep, StoreDep, read_body
 from ..negotiation import choose
+from ..problems import documented
 
 router = APIRouter(prefix="/sources", tags=["sources"])
 
@@ -35,13 +36,14 @@ def _info(info: SourceInfo) -> dict[str, Any]:
             "content": {media: {"schema": {"type": "string"}} for media in ACCEPTED_MEDIA_TYPES},
         }
     },
-    responses={
-        400: {"description": "Malformed document (the problem names the line and column), nested too deep, or an XML DTD"},
-        409: {"description": "A source with that IRI is loaded already"},
-        413: {"description": "Document over a size limit: bytes, triples or the length of a literal (the problem names it)"},
-        415: {"description": "Unsupported media type, or none given"},
-        422: {"description": "The document breaks the SHACL shapes; the problem carries the report"},
-    },
+    responses=documented(
+        503,
+        _400="Malformed document (the problem names the line and column), nested too deep, or an XML DTD",
+        _409="A source with that IRI is loaded already",
+        _413="Document over a size limit: bytes, triples or the length of a literal (the problem names it)",
+        _415="Unsupported media type, or none given",
+        _422="The document breaks the SHACL shapes; the problem carries the report",
+    ),
 )
 async def post_source(
     request: Request,
@@ -81,7 +83,7 @@ async def post_source(
     )
 
 
-@router.get("", summary="List loaded sources")
+@router.get("", summary="List loaded sources", responses=documented(400))
 def list_sources(
     store: StoreDep,
     response: Response,
@@ -96,7 +98,7 @@ def list_sources(
 @router.get(
     "/{source_id}",
     summary="One source",
-    responses={200: {"content": {"application/json": {}, "text/turtle": {}, "application/n-triples": {}}}},
+    responses={200: {"content": {"application/json": {}, "text/turtle": {}, "application/n-triples": {}}}, **documented(404, 406)},
 )
 def get_source(source_id: str, request: Request, store: StoreDep) -> Response:
     """A source's metadata as JSON, or its claims and metadata as Turtle / N-Triples."""
@@ -109,7 +111,7 @@ def get_source(source_id: str, request: Request, store: StoreDep) -> Response:
     return Response(graph.serialize(format="turtle" if media == "text/turtle" else "nt"), media_type=media)
 
 
-@router.delete("/{source_id}", summary="Retract a source")
+@router.delete("/{source_id}", summary="Retract a source", responses=documented(404, 503))
 def delete_source(source_id: str, store: StoreDep, settings: SettingsDep, compactor: CompactorDep, pool: QueryPoolDep,
                   background: BackgroundTasks) -> dict[str, Any]:
     """Remove a source's claims; inferences that rested on them go too."""

@@ -14,6 +14,7 @@ from ...errors import NotAcceptable, QueryError, UnsupportedFormat
 from ...querypool import GRAPH_FORMATS, RESULT_FORMATS, Answer, ClientGone, QueryPool
 from ..deps import QueryPoolDep, SettingsDep, read_body
 from ..negotiation import choose
+from ..problems import documented
 
 log = logging.getLogger("fimigraph.api")
 
@@ -38,13 +39,28 @@ or 422). When every query worker is busy and the queue is full: 503 with `Retry-
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {media: {} for media in (*RESULT_FORMATS, *GRAPH_FORMATS)}},
-    400: {"description": "Malformed query, an update, SERVICE, or a query nested too deep"},
-    406: {"description": "No answer format fits Accept"},
-    413: {"description": "Query over the size limit"},
-    415: {"description": "POST body neither a form nor a query, or not UTF-8"},
-    422: {"description": "The query needed more time, rows, bytes or memory than its limits; it was stopped"},
-    503: {"description": "Too many queries at once; Retry-After says when to try again"},
+    **documented(
+        406,
+        _400="Malformed query, an update, SERVICE, or a query nested too deep",
+        _413="Query over the size limit",
+        _415="POST body neither a form nor a query, or not UTF-8",
+        _422="The query needed more time, rows, bytes or memory than its limits; it was stopped",
+        _503="Too many queries at once; Retry-After says when to try again",
+    ),
 }
+# Read by hand (repeated parameters, strict UTF-8), so described here for the documentation and fuzzers.
+PARAMETERS = [
+    {"name": "query", "in": "query", "required": True, "schema": {"type": "string"}, "description": "The SPARQL query."},
+    *({"name": name, "in": "query", "required": False, "schema": {"type": "array", "items": {"type": "string"}},
+       "style": "form", "explode": True, "description": "IRI of a graph of the dataset (repeatable)."}
+      for name in ("default-graph-uri", "named-graph-uri")),
+]
+BODY = {"required": True, "content": {
+    "application/sparql-query": {"schema": {"type": "string"}},
+    "application/x-www-form-urlencoded": {"schema": {"type": "object", "required": ["query"], "properties": {
+        "query": {"type": "string"}, "default-graph-uri": {"type": "array", "items": {"type": "string"}},
+        "named-graph-uri": {"type": "array", "items": {"type": "string"}}}}},
+}}
 
 
 def _one(params: dict[str, list[str]], name: str) -> str:
@@ -118,13 +134,15 @@ def _endpoint(request: Request) -> str:
     return str(request.url.replace(query="", fragment=""))
 
 
-@router.get("/sparql", summary="SPARQL query (GET)", description=DOC, responses=RESPONSES)
+@router.get("/sparql", summary="SPARQL query (GET)", description=DOC, responses=RESPONSES,
+            openapi_extra={"parameters": PARAMETERS})
 async def sparql_get(request: Request, pool: QueryPoolDep) -> Response:
     """SPARQL query by GET."""
     return await _run(request, pool, _params(request.url.query))
 
 
-@router.post("/sparql", summary="SPARQL query (POST)", description=DOC, responses=RESPONSES)
+@router.post("/sparql", summary="SPARQL query (POST)", description=DOC, responses=RESPONSES,
+             openapi_extra={"requestBody": BODY})
 async def sparql_post(request: Request, pool: QueryPoolDep, settings: SettingsDep) -> Response:
     """SPARQL query by POST, form-encoded or as a raw query."""
     content_type = request.headers.get("content-type", "")
