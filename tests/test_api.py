@@ -275,3 +275,14 @@ def test_stix_bundle_is_a_source_too(client: TestClient) -> None:
     response = client.post("/sources", content=bundle, headers={"Content-Type": "application/stix+json"})
     assert response.status_code == 201, response.text
     assert response.json()["claims"] > 3
+
+
+def test_a_query_sees_every_change_acknowledged_before_it(empty_store: GraphStore) -> None:
+    """/sparql answers from a worker process that opened the store beside the server; it never answers from before a change."""
+    ask = {"query": f"ASK {{ <{OUTLET}> ?p ?o }}"}
+    with make_client(empty_store, query_workers=1) as client:  # one worker: the same one answers each time
+        assert client.get("/sparql", params=ask).json()["boolean"] is False
+        sid = post(client, "minimal-source.ttl").json()["id"]
+        assert client.get("/sparql", params=ask).json()["boolean"] is True
+        assert client.delete(f"/sources/{sid}").status_code == 200
+        assert client.get("/sparql", params=ask).json()["boolean"] is False
