@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -82,10 +83,8 @@ def _workers_rss_kb(pid: int) -> int:
     total = 0
     for task in Path(f"/proc/{pid}/task").iterdir():
         for child in (task / "children").read_text().split():
-            try:
+            with suppress(OSError):  # ended meanwhile
                 total += _memory_kb(int(child), "VmRSS")
-            except OSError:
-                pass  # ended meanwhile
     return total
 
 
@@ -168,10 +167,8 @@ async def _probe_health(client: httpx.AsyncClient, samples: list[float], stop: a
         started = time.perf_counter()
         await client.get("/health")
         samples.append(time.perf_counter() - started)
-        try:
+        with suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.1)  # one probe every 100 ms
-        except TimeoutError:
-            pass
 
 
 async def slow(server: Server, count: int) -> dict[str, Any]:

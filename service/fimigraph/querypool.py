@@ -42,8 +42,7 @@ from typing import Any, BinaryIO
 
 import pyoxigraph as ox
 
-from .errors import (FimigraphError, NotAcceptable, QueryError, QueryLimitExceeded, StoreError,
-                     TooManyQueries)
+from .errors import FimigraphError, NotAcceptable, QueryError, QueryLimitExceeded, StoreError, TooManyQueries
 from .sparql import check_query, dataset
 
 log = logging.getLogger("fimigraph.querypool")
@@ -113,6 +112,11 @@ class _Bounded:
 
     def flush(self) -> None:
         """Nothing to flush: pyoxigraph may ask."""
+
+
+def _over_memory(memory_mb: int) -> QueryLimitExceeded:
+    return QueryLimitExceeded(f"the query needed more than {memory_mb} MiB of memory (FIMIGRAPH_QUERY_MEMORY_MB) and was stopped",
+                              limit="query_memory_mb", value=memory_mb)
 
 
 def _media(job: dict[str, Any], kind: str, offered: dict[str, Any]) -> str:
@@ -188,6 +192,8 @@ def worker(path: str, memory_mb: int) -> None:
             _send(out, b"E")
         except FimigraphError as exc:
             _send(out, b"X", pickle.dumps(exc))
+        except MemoryError:  # Python's side of the answer hit the limit (pyoxigraph's side aborts: see _why_it_ended)
+            _send(out, b"X", pickle.dumps(_over_memory(memory_mb)))
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
 
@@ -244,7 +250,7 @@ class Answer:
 class QueryPool:
     """The worker processes answering the callers' SPARQL of one store, started on the first query."""
 
-    def __init__(self, store: Path, *, workers: int, queue: int, timeout: float, memory_mb: int, max_depth: int,
+    def __init__(self, store: Path | None, *, workers: int, queue: int, timeout: float, memory_mb: int, max_depth: int,
                  max_rows: int, max_bytes: int) -> None:
         self.store, self.size, self.queue, self.timeout = store, workers, queue, timeout
         self.limits = {"max_depth": max_depth, "max_rows": max_rows, "max_bytes": max_bytes}
@@ -267,6 +273,8 @@ class QueryPool:
 
         ``gone`` returns when the client disconnects: the query is then stopped (ClientGone).
         """
+        if self.store is None:
+            raise StoreError("the SPARQL endpoint needs a store on disk: its queries run in processes of their own")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
         worker = await self._acquire(deadline)
@@ -345,8 +353,7 @@ class QueryPool:
     async def _why_it_ended(self, worker: _Worker) -> Exception:
         code = await worker.process.wait()
         if code == -signal.SIGABRT:  # a failed allocation aborts: the memory limit
-            return QueryLimitExceeded(f"the query needed more than {self.memory_mb} MiB of memory (FIMIGRAPH_QUERY_MEMORY_MB) "
-                                      "and was stopped", limit="query_memory_mb", value=self.memory_mb)
+            return _over_memory(self.memory_mb)
         return RuntimeError(f"a query worker ended with exit code {code}")  # logged; the client gets a bare 500
 
     def _spawn(self) -> None:

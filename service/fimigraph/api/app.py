@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None, *, store: GraphStore | None = N
         await asyncio.to_thread(reason.prepare, app.state.store, engine=settings.engine)
         app.state.compactor = Compactor(app.state.store, after=settings.compact_after)
         app.state.query_pool = QueryPool(
-            settings.store if app.state.store.path is None else app.state.store.path,
+            app.state.store.path,
             workers=settings.query_workers, queue=settings.query_queue, timeout=settings.query_timeout,
             memory_mb=settings.query_memory_mb, max_depth=settings.max_depth, max_rows=settings.max_result_rows,
             max_bytes=settings.max_result_bytes)

@@ -24,7 +24,7 @@ MAX_PAGE = 2**63 - 1
 
 
 def _changed(store: GraphStore, pool: QueryPool) -> None:
-    """After a change (made, or undone): the query workers open the store anew before their next query.
+    """After a change (made, or failed): the query workers open the store anew before their next query.
 
     Flushed first: a read-only open replays RocksDB's write-ahead log, about 15 ms a MB, and
     without flushes the log of a server taking changes grew to 100 MB (1.5 s for every reopen).
