@@ -162,11 +162,17 @@ def hostile(server: Server) -> dict[str, Any]:
             "peak_over_idle_mb": round((_memory_kb(pid, "VmHWM") - idle) / 1024, 1)}
 
 
-async def _probe_health(client: httpx.AsyncClient, samples: list[float], stop: asyncio.Event) -> None:
+async def _probe_health(client: httpx.AsyncClient, samples: list[float], stop: asyncio.Event, errors: dict[str, int]) -> None:
     while not stop.is_set():
         started = time.perf_counter()
-        await client.get("/health")
-        samples.append(time.perf_counter() - started)
+        try:
+            response = await client.get("/health")
+        except httpx.HTTPError as exc:
+            errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+        else:
+            samples.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                errors[str(response.status_code)] = errors.get(str(response.status_code), 0) + 1
         with suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.1)  # one probe every 100 ms
 
@@ -177,8 +183,9 @@ async def slow(server: Server, count: int) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=count + 10)
     async with httpx.AsyncClient(base_url=server.url, timeout=300, limits=limits) as client:
         probes: list[float] = []
+        probe_errors: dict[str, int] = {}
         stop = asyncio.Event()
-        prober = asyncio.create_task(_probe_health(client, probes, stop))
+        prober = asyncio.create_task(_probe_health(client, probes, stop, probe_errors))
         started = time.perf_counter()
         responses = await asyncio.gather(*(client.post("/sparql", content=query, headers={"Content-Type": "application/sparql-query"})
                                            for _ in range(count)), return_exceptions=True)
@@ -189,7 +196,8 @@ async def slow(server: Server, count: int) -> dict[str, Any]:
     for r in responses:
         key = str(r.status_code) if isinstance(r, httpx.Response) else type(r).__name__
         statuses[key] = statuses.get(key, 0) + 1
-    return {"queries": count, "statuses": statuses, "seconds": round(seconds, 1), "health": _percentiles(probes)}
+    return {"queries": count, "statuses": statuses, "seconds": round(seconds, 1),
+            "health": {**_percentiles(probes), "errors": probe_errors}}
 
 
 async def load(server: Server, *, clients: int, writers: int, seconds: float, size: str, seed: int) -> dict[str, Any]:
@@ -204,7 +212,7 @@ async def load(server: Server, *, clients: int, writers: int, seconds: float, si
         links = sorted({r["l"]["value"] for r in rows})
         rng = random.Random(seed)
         samples: dict[str, list[float]] = {kind: [] for kind, _ in MIX} | {"post source": [], "retract": []}
-        errors: dict[str, dict[str, int]] = {kind: {} for kind in samples}
+        errors: dict[str, dict[str, int]] = {kind: {} for kind in samples} | {"health (probe)": {}}
         kinds = [kind for kind, weight in MIX for _ in range(weight)]
 
         async def timed(kind: str, method: str, path: str, **kwargs: Any) -> httpx.Response | None:
@@ -242,13 +250,13 @@ async def load(server: Server, *, clients: int, writers: int, seconds: float, si
 
         probes: list[float] = []
         stop = asyncio.Event()
-        prober = asyncio.create_task(_probe_health(client, probes, stop))
+        prober = asyncio.create_task(_probe_health(client, probes, stop, errors["health (probe)"]))
         end = time.monotonic() + seconds
         await asyncio.gather(*(writer(n, end) for n in range(writers)), *(reader(end) for _ in range(clients - writers)))
         stop.set()
         await prober
     result = {kind: {**_percentiles(samples[kind]), "errors": errors[kind]} for kind in samples}
-    result["health (probe)"] = _percentiles(probes)
+    result["health (probe)"] = {**_percentiles(probes), "errors": errors["health (probe)"]}
     return {"clients": clients, "writers": writers, "seconds": seconds, "subjects": len(subjects), "links": len(links), "endpoints": result,
             "errors": sum(sum(e.values()) for e in errors.values())}
 
@@ -296,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     if "slow" in report:
         s = report["slow"]
         print(f"\n{s['queries']} slow queries at once: {s['statuses']} in {s['seconds']} s; /health meanwhile:")
-        print(_table({"/health": s["health"]}, ["n", "p50_ms", "p95_ms", "p99_ms", "max_ms"]))
+        print(_table({"/health": s["health"]}, ["n", "p50_ms", "p95_ms", "p99_ms", "max_ms", "errors"]))
     if "load" in report:
         lo = report["load"]
         print(f"\nload: {lo['clients']} clients ({lo['writers']} writing) for {lo['seconds']:g} s, {lo['errors']} errors; server peak RSS "
