@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -120,6 +121,7 @@ def served(store: Path, *extra: str, env: dict[str, str] | None = None, deadline
     try:
         if not started.wait(deadline) or proc.poll() is not None:
             raise RuntimeError(f"server did not start: {''.join(log)}")
+        _until_listening(port, proc, deadline)
         yield Server(f"http://127.0.0.1:{port}", proc, log)
     finally:
         proc.terminate()
@@ -128,6 +130,18 @@ def served(store: Path, *extra: str, env: dict[str, str] | None = None, deadline
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _until_listening(port: int, proc: subprocess.Popen[str], deadline: float) -> None:
+    """Poll until the server accepts connections: uvicorn says its startup is complete just before it listens."""
+    end = time.monotonic() + deadline
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=deadline).close()
+            return
+        except ConnectionRefusedError:
+            if proc.poll() is not None or time.monotonic() > end:
+                raise RuntimeError("server did not listen") from None
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from ...consistency import check, check_source
 from ...errors import InputError
 from ...ingest import ACCEPTED_MEDIA_TYPES, media_type_for, parse_document
 from ..deps import SettingsDep, StoreDep, read_body
+from ..problems import documented
 
 router = APIRouter(tags=["consistency"])
 
@@ -20,6 +21,7 @@ router = APIRouter(tags=["consistency"])
     summary="Check a source against the ontology's OWL axioms (HermiT)",
     openapi_extra={"requestBody": {"required": False,
                                    "content": {media: {"schema": {"type": "string"}} for media in ACCEPTED_MEDIA_TYPES}}},
+    responses=documented(404, _413="Document over a size limit", _415="Unsupported media type"),
 )
 async def post_consistency(
     request: Request,
@@ -40,5 +42,7 @@ async def post_consistency(
         return (await run_in_threadpool(check_source, store, source)).as_dict()
     if not body:
         raise InputError("send the document to check in the body, or name a loaded source with ?source=")
-    graph, _ = parse_document(body, media_type=media_type_for(None, request.headers.get("content-type") or "text/turtle"))
+    media_type = media_type_for(None, request.headers.get("content-type") or "text/turtle")
+    # Parsed on a thread, within the limits: a document nested thousands deep or an XML DTD is refused as for /sources.
+    graph, _ = await run_in_threadpool(parse_document, body, media_type=media_type, limits=settings.limits)
     return (await run_in_threadpool(check, graph)).as_dict()
