@@ -33,7 +33,7 @@ def sparql(server: Server, query: str, accept: str = "*/*") -> httpx.Response:
 
 
 def post_source(server: Server, body: bytes | str, media: str) -> httpx.Response:
-    return httpx.post(f"{server.url}/sources", content=body, headers={"Content-Type": media}, timeout=60)
+    return httpx.post(f"{server.url}/sources", content=body, headers={"Content-Type": media, **server.editor}, timeout=60)
 
 
 def assert_refused(response: httpx.Response, status: int, limit: str | None = None) -> None:

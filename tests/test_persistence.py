@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import CAMPAIGN, SAMPLES, SEED_FILES, Proxy, full_disk, run_cli, running_server, store_dump
+from support import CAMPAIGN, SAMPLES, SEED_FILES, Proxy, full_disk, run_cli, running_server, served, store_dump
 
 from fimigraph import reason, vocab
 from fimigraph.attribution import attribution
@@ -192,17 +192,19 @@ def test_a_second_process_cannot_open_a_store_in_use(tmp_path: Path) -> None:
 
 
 def test_server_restart_keeps_sources_answers_and_the_count_of_changes(seed_store_path: Path) -> None:
-    with running_server(seed_store_path, "--compact-after", "4") as url:
+    with served(seed_store_path, "--compact-after", "4") as server:
+        url = server.url
         posted = httpx.post(f"{url}/sources", content=(SAMPLES / "minimal-source.ttl").read_bytes(),
-                            headers={"Content-Type": "text/turtle"}, timeout=120)
+                            headers={"Content-Type": "text/turtle", **server.editor}, timeout=120)
         assert posted.status_code == 201, posted.text
         before = httpx.get(f"{url}/attribution", params={"subject": str(CAMPAIGN)}).json()
         assert httpx.get(f"{url}/health").json()["compaction"]["changes_since"] == 3  # the seed's two loads, and this
-    with running_server(seed_store_path, "--compact-after", "4") as url:
+    with served(seed_store_path, "--compact-after", "4") as server:
+        url = server.url
         assert len(httpx.get(f"{url}/sources").json()) == 3
         assert httpx.get(f"{url}/attribution", params={"subject": str(CAMPAIGN)}).json() == before
         # The fourth change since the last compaction, across the restart: compacted in the background.
-        assert httpx.delete(f"{url}/sources/{posted.json()['id']}", timeout=120).status_code == 200
+        assert httpx.delete(f"{url}/sources/{posted.json()['id']}", headers=server.editor, timeout=120).status_code == 200
         assert httpx.get(f"{url}/attribution", params={"subject": str(CAMPAIGN)}).json() == before
     # Stopped: a graceful stop waits for the compaction, which reset the count.
     assert GraphStore(seed_store_path, read_only=True).changes_since_compaction() == 0

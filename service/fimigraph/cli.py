@@ -27,6 +27,7 @@ from rich.table import Table
 
 from . import __version__, reason
 from .attribution import attribution as attribution_of
+from .callers import ROLES, Tokens
 from .compaction import due as compaction_due
 from .errors import AddressInUse, AlreadyExists, ConfigError, FimigraphError, InputError, StoreError, ValidationError
 from .explain import explain as explain_node, render_text
@@ -685,6 +686,55 @@ def check(
                 out.print(f"      because {reason_line}", highlight=False)
     if not report.consistent:
         raise typer.Exit(3)
+
+
+tokens_app = typer.Typer(
+    cls=_Commands, no_args_is_help=True, rich_markup_mode=None,
+    help="API tokens: each with a role (reader, editor, admin) and a TLP clearance; kept hashed in the store's folder.")
+app.add_typer(tokens_app, name="tokens")
+
+
+@tokens_app.command("add")
+def tokens_add(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Who or what uses the token (shown in lists and logs).", show_default=False)],
+    role: Annotated[str, typer.Option("--role", metavar=choices(ROLES), help="What the token may do: read; also write sources; also administer.")] = "reader",
+    clearance: Annotated[str, typer.Option("--clearance", metavar="TLP", help="The most restrictive TLP marking the token may read: "
+                                            "clear, green, amber, amber+strict or red.")] = "clear",
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Make a token and print it, this once: only its hash is kept."""
+    token, secret = Tokens(_settings(store).store).add(name, role=role, clearance=clearance)
+    if as_json:
+        _print_json({**token.public(), "token": secret})
+    else:
+        out.print(f"{secret}\n", highlight=False)
+        err.print(f"token {token.id} for {token.name}: {token.role}, cleared for {token.clearance}. "
+                  "It is shown this once; keep it secret (HTTP: Authorization: Bearer <token>).", highlight=False)
+
+
+@tokens_app.command("list")
+def tokens_list(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+    """List the tokens (never the tokens themselves): id, name, role, clearance, when made and revoked."""
+    tokens = Tokens(_settings(store).store).list()
+    if as_json:
+        _print_json([t.public() for t in tokens])
+        return
+    table = Table("id", "name", "role", "clearance", "created", "revoked", box=None)
+    for t in tokens:
+        table.add_row(t.id, t.name, t.role, t.clearance, t.created, t.revoked or "")
+    out.print(table if tokens else "no tokens: reads are open to anonymous TLP:CLEAR readers unless closed; "
+                                   "`fimigraph tokens add NAME --role editor` makes one", highlight=False)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    token_id: Annotated[str, typer.Argument(metavar="ID", help="The token's id (see `fimigraph tokens list`).", show_default=False)],
+    store: StoreOpt = None,
+) -> None:
+    """Revoke a token: a running server refuses it from its next request."""
+    token = Tokens(_settings(store).store).revoke(token_id)
+    out.print(f"revoked token {token.id} ({token.name}) at {token.revoked}", highlight=False)
 
 
 @app.command()

@@ -11,6 +11,8 @@
     ├── QueryLimitExceeded         422  a query that needs more time, result rows, result bytes or memory than allowed
     ├── ValidationError            422  well-formed input that breaks the SHACL shapes (carries the report)
     │   └── Inconsistent           422  input that contradicts the ontology's OWL axioms (HermiT; carries the report)
+    ├── Unauthorized               401  no token where reads are closed, or a token that is unknown, revoked or malformed
+    ├── Forbidden                  403  a caller whose role may not do this (a reader writing)
     ├── NotFound                   404  no such source, subject, link
     ├── AlreadyExists              409  a source with that IRI is loaded already
     ├── StoreError                 503  the store cannot be opened (locked, bad path), written or compacted
@@ -106,6 +108,15 @@ class ValidationError(FimigraphError):
 
 class Inconsistent(ValidationError):
     title, slug = "Input contradicts the ontology", "inconsistent"
+
+
+class Unauthorized(FimigraphError):
+    status, exit_code, title, slug = 401, 10, "Not authenticated", "unauthorized"
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(FimigraphError):
+    status, exit_code, title, slug = 403, 10, "Not allowed", "forbidden"
 
 
 class NotFound(FimigraphError):

@@ -21,6 +21,7 @@ from .ontology import source_classes
 from .reason import DEFAULT_ENGINE, InferenceReport
 from .store import GraphStore, SourceInfo, source_id
 from .validate import validate_graph
+from .views import rank_of
 from .vocab import FIMI, INFERRED
 
 STIX_MEDIA_TYPE = "application/stix+json"
@@ -199,7 +200,19 @@ def read_document(data: bytes, *, media_type: str, base_iri: str | None = None, 
         raise ValidationError(outcome.summary(), extra={"results": outcome.results, "report": outcome.text})
     source_iri, metadata, claims = split_document(graph)
     check_store_metadata(metadata)
-    return SourceDocument(source_iri, metadata, claims, warnings)
+    return SourceDocument(source_iri, metadata, with_source_marking(source_iri, metadata, claims), warnings)
+
+
+def with_source_marking(source_iri: str, metadata: Graph, claims: Graph) -> Graph:
+    """The claims, each marked at least as restrictively as its source (a source's marking applies to its claims; the most restrictive wins)."""
+    source = metadata.value(URIRef(source_iri), FIMI.marking)
+    if source is None or rank_of(str(source)) == 0:
+        return claims
+    for claim in set(claims.subjects(RDF.type, FIMI.Claim)):
+        own = claims.value(claim, FIMI.marking)
+        if own is None or rank_of(str(own)) < rank_of(str(source)):
+            claims.set((claim, FIMI.marking, source))
+    return claims
 
 
 def write_document(store: GraphStore, doc: SourceDocument, *, replace: bool = False, engine: str = DEFAULT_ENGINE) -> IngestResult:

@@ -164,8 +164,7 @@ def worker(path: str, memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_DATA, (memory, hard))
     out, jobs = sys.stdout.buffer, sys.stdin.buffer
     sys.stdout = sys.stderr  # the pipe carries frames only
-    store: ox.Store | None = None
-    generation = None
+    stores: dict[str, tuple[ox.Store, int]] = {}  # by folder (the store, or one of its need-to-know views)
     _send(out, b"R")
     while (frame := _receive(jobs)) is not None:
         job = json.loads(frame)
@@ -173,16 +172,17 @@ def worker(path: str, memory_mb: int) -> None:
         signal.setitimer(signal.ITIMER_REAL, job["timeout"] + _ALARM_GRACE)
         try:
             for attempt in range(1, _ATTEMPTS + 1):
+                where = job.get("path") or path
                 try:
-                    if store is None or job["generation"] != generation:
-                        store = None  # the older snapshot goes first
-                        store, generation = ox.Store.read_only(path), job["generation"]
-                    media, body = _evaluate(store, job)
+                    if where not in stores or stores[where][1] != job["generation"]:
+                        stores.pop(where, None)  # the older snapshot goes first
+                        stores[where] = (ox.Store.read_only(where), job["generation"])
+                    media, body = _evaluate(stores[where][0], job)
                     break
                 except (OSError, RuntimeError) as exc:
                     # Opened beside a server that compacts, a snapshot may name files just removed
                     # ("Corruption: … No such file"; 1 or 2 retries in 5 of 12 opens measured): open again.
-                    store = None
+                    stores.pop(where, None)
                     if attempt == _ATTEMPTS:
                         raise StoreError(f"the store could not be read: {exc}") from exc
             _send(out, b"H", media.encode())

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address the server listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the server listens on.")
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="Largest source document accepted.")
+    reads: Literal["open", "closed"] = Field(default="open", description=(
+        "Whether a caller without a token may read (as the anonymous reader, cleared for TLP:CLEAR): open, or closed "
+        "(every request needs a token). Writes always need an editor's token."))
     owl_check: bool = Field(default=False, description=(
         "Check each source document with the OWL reasoner (HermiT) before it is written, and refuse one that "
         "contradicts the ontology (422). About 2 s a document (bench/RESULTS.md); off by default."))

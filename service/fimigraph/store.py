@@ -23,6 +23,8 @@ from rdflib import Graph, Literal, URIRef
 from .errors import AlreadyExists, NotFound, QueryError, StoreError
 from .ontology import ontology_hash, ontology_ntriples
 from .sparql import dataset
+from .callers import Tokens
+from .views import FOLDER as VIEWS_FOLDER, Views, generation, generation_bump_sparql
 from .vocab import (
     DCTERMS,
     FIMI,
@@ -107,6 +109,34 @@ class GraphStore:
         self.write_lock = threading.RLock()
         if not read_only:
             self._ensure_ontology()
+        self.views = Views(self.ox, self.path / VIEWS_FOLDER if self.path is not None else None, read_only=read_only)
+        self._readers: dict[int, GraphStore] = {}
+        self.tokens = Tokens(self.path)
+        """The API tokens of this store's callers (a file in its folder; in memory for a store in memory)."""
+
+    @classmethod
+    def _reader(cls, store: ox.Store, path: Path | None) -> GraphStore:
+        """A store opened elsewhere, to be read only (a need-to-know view)."""
+        reader = cls.__new__(cls)
+        reader.path, reader.read_only, reader.ox = path, True, store
+        reader.write_lock = threading.RLock()
+        reader.views = Views(store, None, read_only=True)
+        reader._readers = {}
+        return reader
+
+    def for_clearance(self, clearance: int) -> GraphStore:
+        """What a caller of this TLP clearance (a rank, 0 for TLP:CLEAR) may read: this store, or its view holding only what is marked within it."""
+        view = self.views.store_for(clearance)
+        if view is self.ox:
+            return self
+        reader = self._readers.get(id(view))
+        if reader is None or reader.ox is not view:
+            reader = self._readers[id(view)] = self._reader(view, self.views.path_for(clearance, self.path) if self.path else None)
+        return reader
+
+    def generation(self) -> int:
+        """How many writes the store has completed (see :mod:`fimigraph.views`)."""
+        return generation(self.ox)
 
     # -- writes -------------------------------------------------------------------------
 
@@ -185,7 +215,8 @@ class GraphStore:
         ``changes``: sources added, replaced or retracted by this update, towards the next compaction.
         """
         record = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in self.note_quads(inferred=inferred))
-        update = f"{self.forget_notes_sparql()} ;\nINSERT DATA {{ GRAPH <{SOURCES_GRAPH}> {{ {record} }} }}"
+        update = (f"{self.forget_notes_sparql()} ;\nINSERT DATA {{ GRAPH <{SOURCES_GRAPH}> {{ {record} }} }} ;\n"
+                  f"{generation_bump_sparql()}")
         return update + (f" ;\n{self._add_to_changes(changes)}" if changes else "")
 
     @staticmethod
@@ -265,6 +296,7 @@ class GraphStore:
         """Make sure everything written is on disk."""
         if self.path is not None and not self.read_only:
             self.ox.flush()
+            self.views.flush()
 
     def optimize(self) -> int:
         """Compact an on-disk store; return how many changes (see :meth:`note_change`) it compacted.
@@ -279,6 +311,7 @@ class GraphStore:
         if self.path is not None:
             try:
                 self.ox.optimize()
+                self.views.optimize()
             except OSError as exc:  # a full disk: the store is as it was, only not compacted
                 raise StoreError(f"the store could not be compacted: {exc}") from exc
         if changes:

@@ -20,6 +20,8 @@ log = logging.getLogger("fimigraph.api")
 
 _DESCRIPTIONS = {
     400: "Bad request: a parameter is missing or malformed",
+    401: "No token where reads are closed, or a token that is unknown, revoked or malformed",
+    403: "The caller's role does not allow this (writes need an editor), or the document is marked above its clearance",
     404: "No such source, subject or link",
     406: "No representation fits Accept",
     503: "The store is unavailable",
@@ -41,6 +43,8 @@ def openapi(app: FastAPI) -> dict[str, Any]:
             if responses.get("422", {}).get("description") == "Validation Error":
                 del responses["422"]
                 responses.setdefault("400", documented(400)[400])
+            if operation.get("security"):  # every route that reads the caller's token may refuse it
+                responses.setdefault("401", documented(401)[401])
         for name in ("HTTPValidationError", "ValidationError"):
             schema.get("components", {}).get("schemas", {}).pop(name, None)
         app.openapi_schema = schema

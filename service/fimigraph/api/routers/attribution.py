@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from ...attribution import attribution
 from ...stix import export_attribution
-from ..deps import StoreDep
+from ..deps import ViewDep
 from ..negotiation import choose
 from ..problems import documented
 
@@ -23,7 +23,7 @@ router = APIRouter(tags=["attribution"])
 )
 def get_attribution(
     request: Request,
-    store: StoreDep,
+    store: ViewDep,
     subject: str = Query(..., description="IRI of an account, actor or campaign."),
 ) -> JSONResponse:
     """Links to states (strongest grade first), negative findings beside them, and conflicts.

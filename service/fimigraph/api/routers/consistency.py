@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from ...consistency import check, check_source
 from ...errors import InputError
 from ...ingest import ACCEPTED_MEDIA_TYPES, media_type_for, parse_document
-from ..deps import SettingsDep, StoreDep, read_body
+from ..deps import EditorDep, SettingsDep, ViewDep, read_body
 from ..problems import documented
 
 router = APIRouter(tags=["consistency"])
@@ -21,11 +21,12 @@ router = APIRouter(tags=["consistency"])
     summary="Check a source against the ontology's OWL axioms (HermiT)",
     openapi_extra={"requestBody": {"required": False,
                                    "content": {media: {"schema": {"type": "string"}} for media in ACCEPTED_MEDIA_TYPES}}},
-    responses=documented(404, _413="Document over a size limit", _415="Unsupported media type"),
+    responses=documented(403, 404, _413="Document over a size limit", _415="Unsupported media type"),
 )
 async def post_consistency(
     request: Request,
-    store: StoreDep,
+    store: ViewDep,
+    caller: EditorDep,
     settings: SettingsDep,
     source: str | None = Query(None, description="Id (or IRI) of a loaded source to check, instead of a document in the body."),
 ) -> dict[str, Any]:
@@ -33,7 +34,8 @@ async def post_consistency(
 
     The answer says whether they are consistent and, for each individual that breaks a
     disjointness axiom (a party typed as a state, a person as an account), the axiom and the
-    statements and axioms that lead there. About 2 s: a Java process starts for each check.
+    statements and axioms that lead there. About 2 s: a Java process starts for each check, so
+    editors only. A loaded source is looked up as the caller may see it.
     """
     body = await read_body(request, settings.max_upload_bytes)
     if source is not None:

@@ -8,14 +8,14 @@ from fastapi import APIRouter, Query
 
 from ... import entities
 from ...errors import InputError
-from ..deps import StoreDep
+from ..deps import ViewDep
 
 router = APIRouter(tags=["entities"])
 
 
 @router.get("/entities", summary="Find entities by label or IRI")
 def get_entities(
-    store: StoreDep,
+    store: ViewDep,
     q: str | None = Query(None, max_length=entities.MAX_QUERY_LENGTH,
                           description="Text to find in labels or IRIs (case-insensitive); an exact IRI comes first."),
     iri: list[str] = Query([], description=f"Describe these IRIs instead (repeat the parameter; at most {entities.MAX_IRIS})."),

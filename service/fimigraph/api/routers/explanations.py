@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from ...explain import explain, render_text
-from ..deps import StoreDep
+from ..deps import ViewDep
 from ..negotiation import choose
 from ..problems import documented
 
@@ -20,7 +20,7 @@ router = APIRouter(tags=["explanations"])
 )
 def get_explanation(
     request: Request,
-    store: StoreDep,
+    store: ViewDep,
     link: str = Query(..., description="IRI of an attribution link, negative finding, conflict or claim."),
     all: bool = Query(False, description="List every other derivation, not only the five most confident."),  # noqa: A002 - the parameter's public name
 ) -> Response:

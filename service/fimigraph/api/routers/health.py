@@ -37,7 +37,7 @@ def _health(store: GraphStore, settings: Settings, compactor: Compactor) -> dict
         "version": __version__,
         "engine": settings.engine,
         "store": str(store.path) if store.path else None,
-        "sources": store.source_count(),
+        "sources": store.for_clearance(0).source_count(),  # as anyone may count them: probes carry no token
         # "incomplete": left half-written by an earlier version; "outdated": derived with other
         # rules or another ontology. The server derives it again at start-up.
         "inferences": _INFERENCES[reason.outdated(store)],

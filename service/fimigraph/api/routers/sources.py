@@ -9,11 +9,14 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from ...errors import UnsupportedFormat
-from ...ingest import ACCEPTED_MEDIA_TYPES, check_consistency, media_type_for, read_document, retract, write_document
+from ...callers import Caller
+from ...errors import Forbidden, UnsupportedFormat
+from ...ingest import (ACCEPTED_MEDIA_TYPES, SourceDocument, check_consistency, media_type_for, read_document, retract,
+                       write_document)
 from ...querypool import QueryPool
 from ...store import GraphStore, SourceInfo
-from ..deps import CompactorDep, QueryPoolDep, SettingsDep, StoreDep, read_body
+from ...views import document_rank, most_restrictive, notation
+from ..deps import CompactorDep, EditorDep, QueryPoolDep, SettingsDep, StoreDep, ViewDep, read_body
 from ..negotiation import choose
 from ..problems import documented
 
@@ -34,6 +37,13 @@ def _changed(store: GraphStore, pool: QueryPool) -> None:
     pool.store_changed()
 
 
+def _check_within_clearance(doc: SourceDocument, caller: Caller) -> None:
+    """Refuse (403) a document marked above what its caller may read: no one writes what it could not read back."""
+    rank = document_rank(doc.metadata + doc.claims)
+    if rank > caller.clearance:
+        raise Forbidden(f"the document is marked {notation(rank)}, above {caller.name}'s clearance ({notation(caller.clearance)})")
+
+
 def _info(info: SourceInfo) -> dict[str, Any]:
     return {**asdict(info), "types": list(info.types), "graph": str(info.graph)}
 
@@ -49,7 +59,7 @@ def _info(info: SourceInfo) -> dict[str, Any]:
         }
     },
     responses=documented(
-        503,
+        403, 503,
         _400="Malformed document (the problem names the line and column), nested too deep, or an XML DTD",
         _409="A source with that IRI is loaded already",
         _413="Document over a size limit: bytes, triples or the length of a literal (the problem names it)",
@@ -60,6 +70,7 @@ def _info(info: SourceInfo) -> dict[str, Any]:
 async def post_source(
     request: Request,
     store: StoreDep,
+    caller: EditorDep,
     settings: SettingsDep,
     compactor: CompactorDep,
     pool: QueryPoolDep,
@@ -79,6 +90,7 @@ async def post_source(
     media_type = media_type_for(None, declared)
     body = await read_body(request, settings.max_upload_bytes, "max_upload_bytes")
     doc = await run_in_threadpool(read_document, body, media_type=media_type, base_iri=base, limits=settings.limits)
+    _check_within_clearance(doc, caller)
     if settings.owl_check:
         await run_in_threadpool(check_consistency, doc.metadata + doc.claims)
     try:
@@ -88,8 +100,11 @@ async def post_source(
     # After the response, in the thread pool: deciding reads the store (not on the event loop), and a
     # compaction took 35-73 s at 1M triples.
     background.add_task(compactor.compact_if_due)
+    answer = {**asdict(result), "warnings": list(result.warnings)}
+    if caller.clearance < most_restrictive():  # the whole inferred graph's size counts what the caller may not see
+        answer["inferred"] = None
     return JSONResponse(
-        {**asdict(result), "warnings": list(result.warnings)},
+        answer,
         status_code=201,
         headers={"Location": f"/sources/{result.id}"},
     )
@@ -97,7 +112,7 @@ async def post_source(
 
 @router.get("", summary="List loaded sources", responses=documented(400))
 def list_sources(
-    store: StoreDep,
+    store: ViewDep,
     response: Response,
     limit: int | None = Query(None, ge=1, le=MAX_PAGE, description="At most this many sources (default: all)."),
     offset: int = Query(0, ge=0, le=MAX_PAGE, description="Skip this many sources first (in id order)."),
@@ -112,7 +127,7 @@ def list_sources(
     summary="One source",
     responses={200: {"content": {"application/json": {}, "text/turtle": {}, "application/n-triples": {}}}, **documented(404, 406)},
 )
-def get_source(source_id: str, request: Request, store: StoreDep) -> Response:
+def get_source(source_id: str, request: Request, store: ViewDep) -> Response:
     """A source's metadata as JSON, or its claims and metadata as Turtle / N-Triples."""
     info = store.source(source_id)
     media = choose(request.headers.get("accept"), ["application/json", "text/turtle", "application/n-triples"])
@@ -123,14 +138,14 @@ def get_source(source_id: str, request: Request, store: StoreDep) -> Response:
     return Response(graph.serialize(format="turtle" if media == "text/turtle" else "nt"), media_type=media)
 
 
-@router.delete("/{source_id}", summary="Retract a source", responses=documented(404, 503))
-def delete_source(source_id: str, store: StoreDep, settings: SettingsDep, compactor: CompactorDep, pool: QueryPoolDep,
-                  background: BackgroundTasks) -> dict[str, Any]:
+@router.delete("/{source_id}", summary="Retract a source", responses=documented(403, 404, 503))
+def delete_source(source_id: str, store: StoreDep, view: ViewDep, caller: EditorDep, settings: SettingsDep,
+                  compactor: CompactorDep, pool: QueryPoolDep, background: BackgroundTasks) -> dict[str, Any]:
     """Remove a source's claims; inferences that rested on them go too."""
-    store.source(source_id)  # 404 before anything is written
+    view.source(source_id)  # 404 before anything is written, and for a source the caller may not see
     try:
         info, report = retract(store, source_id, engine=settings.engine)
     finally:  # whether it was retracted or failed: the workers read the store anew
         _changed(store, pool)
     background.add_task(compactor.compact_if_due)
-    return {"deleted": _info(info), "inferred": report.triples}
+    return {"deleted": _info(info), "inferred": report.triples if caller.clearance >= most_restrictive() else None}

@@ -10,9 +10,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from ...callers import Caller
 from ...errors import NotAcceptable, QueryError, UnsupportedFormat
 from ...querypool import GRAPH_FORMATS, RESULT_FORMATS, Answer, ClientGone, QueryPool
-from ..deps import QueryPoolDep, SettingsDep, read_body
+from ...store import GraphStore
+from ..deps import CallerDep, QueryPoolDep, SettingsDep, read_body
 from ..negotiation import choose
 from ..problems import documented
 
@@ -109,7 +111,7 @@ class _AnswerResponse(StreamingResponse):
             self.answer.close()
 
 
-async def _run(request: Request, pool: QueryPool, params: dict[str, list[str]]) -> Response:
+async def _run(request: Request, pool: QueryPool, params: dict[str, list[str]], caller: Caller) -> Response:
     if "update" in params:
         raise QueryError("this endpoint is read-only: SPARQL updates are refused (send 'query', not 'update')")
     accept = request.headers.get("accept")
@@ -122,6 +124,9 @@ async def _run(request: Request, pool: QueryPool, params: dict[str, list[str]]) 
         "accept": accept,
         "solutions": _offer(accept, RESULT_FORMATS, ALIASES),
         "graph": _offer(accept, GRAPH_FORMATS, GRAPH_ALIASES),
+        # The caller's need-to-know view: a store holding only what its clearance covers, so no
+        # query, however written (GRAPH ?g, FROM, property paths, dataset parameters), reaches more.
+        "path": _view_path(request, caller),
     }
     try:
         answer = await pool.run(job, gone=lambda: _disconnected(request))
@@ -130,20 +135,25 @@ async def _run(request: Request, pool: QueryPool, params: dict[str, list[str]]) 
     return _AnswerResponse(answer)
 
 
+def _view_path(request: Request, caller: Caller) -> str | None:
+    store: GraphStore = request.app.state.store
+    return str(store.views.path_for(caller.clearance, store.path)) if store.path is not None else None
+
+
 def _endpoint(request: Request) -> str:
     return str(request.url.replace(query="", fragment=""))
 
 
 @router.get("/sparql", summary="SPARQL query (GET)", description=DOC, responses=RESPONSES,
             openapi_extra={"parameters": PARAMETERS})
-async def sparql_get(request: Request, pool: QueryPoolDep) -> Response:
+async def sparql_get(request: Request, pool: QueryPoolDep, caller: CallerDep) -> Response:
     """SPARQL query by GET."""
-    return await _run(request, pool, _params(request.url.query))
+    return await _run(request, pool, _params(request.url.query), caller)
 
 
 @router.post("/sparql", summary="SPARQL query (POST)", description=DOC, responses=RESPONSES,
              openapi_extra={"requestBody": BODY})
-async def sparql_post(request: Request, pool: QueryPoolDep, settings: SettingsDep) -> Response:
+async def sparql_post(request: Request, pool: QueryPoolDep, settings: SettingsDep, caller: CallerDep) -> Response:
     """SPARQL query by POST, form-encoded or as a raw query."""
     content_type = request.headers.get("content-type", "")
     media = content_type.split(";", 1)[0].strip().lower()
@@ -174,4 +184,4 @@ async def sparql_post(request: Request, pool: QueryPoolDep, settings: SettingsDe
         raise UnsupportedFormat(
             f"POST /sparql takes application/x-www-form-urlencoded or application/sparql-query, not {media or 'no content type'!r}"
         )
-    return await _run(request, pool, params)
+    return await _run(request, pool, params, caller)
