@@ -20,6 +20,10 @@ GRAPH = Namespace(BASE + "graph/")
 """Named graphs of the store."""
 STIX = Namespace(BASE + "stix/")
 """Entities imported from STIX 2.1 bundles: ``STIX[<stix id>]``."""
+CHANGE = Namespace(BASE + "change/")
+"""Changes of the change log (``CHANGE[<time>-<random>]``), their effects under them, and the documents they received."""
+AGENT = Namespace(BASE + "agent/")
+"""Who made a change: ``AGENT[<percent-encoded name>]`` (a user of the command line, an API caller)."""
 
 ONTOLOGY_IRI = URIRef(BASE + "ontology")
 
@@ -28,6 +32,8 @@ ONTOLOGY_IRI = URIRef(BASE + "ontology")
 ONTOLOGY_GRAPH = GRAPH["ontology"]
 SOURCES_GRAPH = GRAPH["sources"]
 INFERRED_GRAPH = GRAPH["inferred"]
+CHANGES_GRAPH = GRAPH["changes"]
+"""The change log: every ingest, replace and retraction, and what it did to the conclusions."""
 SOURCE_GRAPH_PREFIX = str(GRAPH) + "source/"
 
 
@@ -59,7 +65,7 @@ def compact(iri: str) -> str:
 
 
 __all__ = [
-    "BASE", "DCTERMS", "FIMI", "FIMIR", "GRAPH", "INFERRED", "INFERRED_GRAPH", "ONTOLOGY_GRAPH",
+    "AGENT", "BASE", "CHANGE", "CHANGES_GRAPH", "DCTERMS", "FIMI", "FIMIR", "GRAPH", "INFERRED", "INFERRED_GRAPH", "ONTOLOGY_GRAPH",
     "ONTOLOGY_IRI", "OWL", "PREFIXES", "PROV", "RDF", "RDFS", "SH", "SKOS", "SOURCES_GRAPH",
     "SOURCE_GRAPH_PREFIX", "STIX", "XSD", "compact", "source_graph",
 ]
