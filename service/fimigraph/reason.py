@@ -211,9 +211,10 @@ def _data(verb: str, triples: Iterable[Triple]) -> str:
     return f"{verb} DATA {{ GRAPH <{INFERRED_GRAPH}> {{\n{body}}} }}"
 
 
-def _commit(store: GraphStore, first: str, added: set[Triple], removed: set[Triple], *, total: int, changes: int) -> None:
-    """Write a change and what it does to the inferred graph in one transaction."""
-    parts = [p for p in (first, _data("DELETE", removed), _data("INSERT", added)) if p]
+def _commit(store: GraphStore, first: str, added: set[Triple], removed: set[Triple], *, total: int, changes: int,
+            record: str = "") -> None:
+    """Write a change, what it does to the inferred graph and its ``record`` (an update) in one transaction."""
+    parts = [p for p in (first, _data("DELETE", removed), _data("INSERT", added), record) if p]
     parts.append(store.notes_sparql(inferred=total, changes=changes))
     store.update(" ;\n".join(parts))
 
@@ -259,8 +260,17 @@ def recover(store: GraphStore, *, engine: str = DEFAULT_ENGINE,
     return why, infer(store, engine=engine)
 
 
-def apply(store: GraphStore, change: SourceChange, *, engine: str = DEFAULT_ENGINE) -> InferenceReport:
-    """Write a source change and bring the inferred graph up to date with it, in one transaction."""
+Recorder = Callable[[set[Triple], set[Triple]], str]
+"""Given what a change adds to and removes from the inferred graph, the SPARQL update that records it (:mod:`fimigraph.changelog`)."""
+
+
+def apply(store: GraphStore, change: SourceChange, *, engine: str = DEFAULT_ENGINE,
+          record: Recorder | None = None) -> InferenceReport:
+    """Write a source change and bring the inferred graph up to date with it, in one transaction.
+
+    ``record``: called with the inferred triples added and removed, before the transaction; the
+    update it returns is part of the transaction (the change log lands with the change or not at all).
+    """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     started = time.perf_counter()
@@ -271,14 +281,16 @@ def apply(store: GraphStore, change: SourceChange, *, engine: str = DEFAULT_ENGI
             triples, passes = _pyshacl_inferred(store, added=change.added, removed=change.removed)
             stored = _stored_inferred(store)
             added, removed = triples - stored, stored - triples
-            _commit(store, change.update, added, removed, total=len(triples), changes=1)
+            _commit(store, change.update, added, removed, total=len(triples), changes=1,
+                    record=record(added, removed) if record else "")
             return InferenceReport(engine, len(triples), passes, time.perf_counter() - started, len(added), len(removed))
         native = native_engine(store)
         before = len(native.inferred())
         delta = native.change(native.triples_of(change.added), native.triples_of(change.removed))
         total = before + len(delta.added) - len(delta.removed)
         try:
-            _commit(store, change.update, delta.added, delta.removed, total=total, changes=1)
+            _commit(store, change.update, delta.added, delta.removed, total=total, changes=1,
+                    record=record(delta.added, delta.removed) if record else "")
         except BaseException:
             # The store is as it was; the engine is not: it is built again when next needed.
             _engines.pop(store, None)
@@ -288,6 +300,6 @@ def apply(store: GraphStore, change: SourceChange, *, engine: str = DEFAULT_ENGI
 
 
 __all__ = [
-    "DEFAULT_ENGINE", "ENGINES", "INFERRED_GRAPH", "INTERRUPTED", "OTHER_RULES", "PYSHACL_BACKENDS", "InferenceReport", "apply",
+    "DEFAULT_ENGINE", "ENGINES", "INFERRED_GRAPH", "INTERRUPTED", "OTHER_RULES", "PYSHACL_BACKENDS", "InferenceReport", "Recorder", "apply",
     "derivation", "infer", "inferred_size", "native_engine", "new_engine", "outdated", "prepare", "pyshacl_fixpoint", "recover",
 ]

@@ -282,20 +282,21 @@ class GraphStore:
         named_graphs: list[str] | None = None,
         base_iri: str | None = None,
         prefixes: dict[str, str] | None = None,
-        bind: dict[str, str] | None = None,
+        bind: dict[str, str | ox.Literal] | None = None,
     ) -> Any:
         """Run a SPARQL query.
 
         With no dataset given (here or by the query's own FROM / FROM NAMED), the default
         graph is the union of all graphs. Given one, it is exactly what is named: an
         empty list is an empty default graph, or no named graphs (SPARQL 1.1 Protocol §2.1.4).
-        ``bind``: IRIs bound to variables of the query (never pasted into its text); pyoxigraph
-        binds only variables a SELECT projects.
+        ``bind``: IRIs (or literals) bound to variables of the query (never pasted into its text);
+        pyoxigraph binds only variables a SELECT projects.
         """
         kwargs: dict[str, Any] = {"base_iri": base_iri, "prefixes": prefixes}
         if bind:
             try:
-                kwargs["substitutions"] = {ox.Variable(k): ox.NamedNode(v) for k, v in bind.items()}
+                kwargs["substitutions"] = {ox.Variable(k): v if isinstance(v, ox.Literal) else ox.NamedNode(v)
+                                           for k, v in bind.items()}
             except ValueError as exc:
                 raise QueryError(f"not an IRI: {exc}") from exc
         if default_graph is not None or named_graphs is not None:
@@ -316,7 +317,7 @@ class GraphStore:
         """Run an ASK query."""
         return bool(self.query(sparql))
 
-    def select(self, sparql: str, *, bind: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    def select(self, sparql: str, *, bind: dict[str, str | ox.Literal] | None = None) -> list[dict[str, Any]]:
         """Run a SELECT written in Python (prefixes added; ``bind``: IRIs for its variables) and return rows of Python values."""
         solutions = self.query(sparql, prefixes=PREFIXES, bind=bind)
         names = [v.value for v in solutions.variables]
