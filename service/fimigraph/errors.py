@@ -11,6 +11,7 @@
     ├── NotFound                   404  no such source, subject, link
     ├── AlreadyExists              409  a source with that IRI is loaded already
     ├── StoreError                 503  the store cannot be opened (locked, bad path), written or compacted
+    ├── CorruptDocument            500  a document kept as received no longer matches its checksum
     ├── ConfigError                  -  a setting is wrong; raised at start-up
     └── AddressInUse                 -  the server cannot listen: another program holds its address and port
 
@@ -80,6 +81,10 @@ class AlreadyExists(FimigraphError):
 
 class StoreError(FimigraphError):
     status, exit_code, title, slug = 503, 6, "Store unavailable", "store-error"
+
+
+class CorruptDocument(FimigraphError):
+    status, exit_code, title, slug = 500, 9, "Stored document corrupt", "corrupt-document"
 
 
 class ConfigError(FimigraphError):
