@@ -116,7 +116,8 @@ def _proof_sources(store: GraphStore, links: list[str]) -> dict[str, list[str]]:
     return found
 
 
-def _negative_findings(store: GraphStore, subject: str) -> list[dict[str, Any]]:
+def negative_findings(store: GraphStore, subject: str) -> list[dict[str, Any]]:
+    """The negative findings about a subject (at states), each with the claim, source and quote it rests on."""
     rows = store.select(
         f"""
         SELECT DISTINCT ?finding ?state ?directness ?confidence ?path ?claim ?source ?quote ?marking WHERE {{
@@ -183,6 +184,11 @@ def _conflicts(store: GraphStore, subject: str) -> list[dict[str, Any]]:
             }}
             """
         )}
+    return conflict_sides(store, found)
+
+
+def conflict_sides(store: GraphStore, found: set[str]) -> list[dict[str, Any]]:
+    """The sides of these conflicts, each with the sources and quotes under it: one row per (conflict, side, source, quote)."""
     if not found:
         return []
     values = " ".join(f"<{c}>" for c in sorted(found))
@@ -232,7 +238,7 @@ def attribution(store: GraphStore, subject: str) -> dict[str, Any]:
     if not subject_exists(store, subject):
         raise NotFound(f"no source mentions {subject}")
     links = _links(store, subject)
-    findings = _negative_findings(store, subject)
+    findings = negative_findings(store, subject)
     conflicts = _conflicts(store, subject)
     iris = {subject}
     for row in links:
@@ -284,11 +290,12 @@ def attribution(store: GraphStore, subject: str) -> dict[str, Any]:
             }
             for r in findings
         ],
-        "conflicts": _group_conflicts(conflicts, names),
+        "conflicts": group_conflicts(conflicts, names),
     }
 
 
-def _group_conflicts(rows: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str, Any]]:
+def group_conflicts(rows: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str, Any]]:
+    """Rows of :func:`conflict_sides` as one entry per conflict, its sides each with their sources and quotes."""
     grouped: dict[str, dict[str, Any]] = {}
     for r in rows:
         entry = grouped.setdefault(
