@@ -14,7 +14,7 @@ from ..settings import Settings, load_settings
 from ..store import GraphStore
 from ..validate import quiet_literal_warnings
 from . import problems
-from .routers import attribution, explanations, health, sources, sparql
+from .routers import attribution, changes, conflicts, explanations, health, sources, sparql
 
 DESCRIPTION = """Knowledge graph and graded attribution reasoning for analysts of foreign information
 manipulation and interference (FIMI). Push sources, ask SPARQL, get graded attributions
@@ -49,6 +49,6 @@ def create_app(settings: Settings | None = None, *, store: GraphStore | None = N
     app = FastAPI(title="fimigraph", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     problems.install(app)
-    for module in (sparql, sources, attribution, explanations, health):
+    for module in (sparql, sources, attribution, explanations, changes, conflicts, health):
         app.include_router(module.router)
     return app

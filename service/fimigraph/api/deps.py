@@ -21,6 +21,15 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+ANONYMOUS = "anonymous"
+"""Who a change made through the API is recorded as, until the API knows its callers."""
+
+
+def get_actor(request: Request) -> str:
+    """Who makes a change through this request, for the change log (the caller, once callers present API tokens)."""
+    return ANONYMOUS
+
+
 def get_compactor(request: Request) -> Compactor:
     """What compacts the store after changes."""
     return request.app.state.compactor
@@ -29,3 +38,4 @@ def get_compactor(request: Request) -> Compactor:
 StoreDep = Annotated[GraphStore, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CompactorDep = Annotated[Compactor, Depends(get_compactor)]
+ActorDep = Annotated[str, Depends(get_actor)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import asdict
 from typing import Any
 
@@ -11,8 +12,9 @@ from starlette.concurrency import run_in_threadpool
 
 from ...errors import PayloadTooLarge
 from ...ingest import ACCEPTED_MEDIA_TYPES, ingest, media_type_for, retract
+from ...originals import original
 from ...store import SourceInfo
-from ..deps import CompactorDep, SettingsDep, StoreDep
+from ..deps import ActorDep, CompactorDep, SettingsDep, StoreDep
 from ..negotiation import choose
 
 router = APIRouter(prefix="/sources", tags=["sources"])
@@ -45,6 +47,7 @@ async def post_source(
     store: StoreDep,
     settings: SettingsDep,
     compactor: CompactorDep,
+    actor: ActorDep,
     background: BackgroundTasks,
     replace: bool = Query(False, description="Replace the source if one with the same IRI is loaded."),
     base: str | None = Query(None, description="Base IRI for relative IRIs in the document."),
@@ -65,7 +68,7 @@ async def post_source(
         if len(body) > settings.max_upload_bytes:
             raise PayloadTooLarge(f"the document is over the limit of {settings.max_upload_bytes} bytes")
     result = await run_in_threadpool(
-        ingest, store, bytes(body), media_type=media_type, base_iri=base, replace=replace, engine=settings.engine,
+        ingest, store, bytes(body), media_type=media_type, base_iri=base, replace=replace, engine=settings.engine, actor=actor,
     )
     # After the response, in the thread pool: deciding reads the store (not on the event loop), and a
     # compaction took 35-73 s at 1M triples.
@@ -106,9 +109,29 @@ def get_source(source_id: str, request: Request, store: StoreDep) -> Response:
 
 
 @router.delete("/{source_id}", summary="Retract a source")
-def delete_source(source_id: str, store: StoreDep, settings: SettingsDep, compactor: CompactorDep,
+def delete_source(source_id: str, store: StoreDep, settings: SettingsDep, compactor: CompactorDep, actor: ActorDep,
                   background: BackgroundTasks) -> dict[str, Any]:
-    """Remove a source's claims; inferences that rested on them go too."""
-    info, report = retract(store, source_id, engine=settings.engine)
+    """Remove a source's claims; inferences that rested on them go too (``GET /changes`` says which)."""
+    info, report = retract(store, source_id, engine=settings.engine, actor=actor)
     background.add_task(compactor.compact_if_due)
     return {"deleted": _info(info), "inferred": report.triples}
+
+
+@router.get(
+    "/{source_id}/original",
+    summary="A source's document as submitted",
+    responses={200: {"content": {media: {} for media in ACCEPTED_MEDIA_TYPES}},
+               404: {"description": "No such source, or no such version of it"},
+               500: {"description": "The kept bytes no longer match their checksum (the error is logged)"}},
+)
+def get_original(
+    source_id: str,
+    store: StoreDep,
+    sha256: str | None = Query(None, pattern="^[0-9a-fA-F]{64}$", description=(
+        "A version by its checksum (as GET /changes gives it), also of a replaced or retracted source; default: the loaded one.")),
+) -> Response:
+    """The exact bytes and media type that were submitted, checked against their SHA-256 (also in ``ETag`` and ``Repr-Digest``)."""
+    doc = original(store, source_id, sha256=sha256)
+    digest = base64.b64encode(bytes.fromhex(doc.sha256)).decode()
+    # The media type as recorded, with nothing added (Starlette would append a charset to text/*).
+    return Response(doc.data, headers={"Content-Type": doc.media_type, "ETag": f'"{doc.sha256}"', "Repr-Digest": f"sha-256=:{digest}:"})
