@@ -13,10 +13,12 @@ so the log never says what did not happen, and never misses what did.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import datetime, timezone
 from urllib.parse import quote
 
@@ -25,6 +27,7 @@ import pyoxigraph as ox
 from .attribution import labels
 from .engine import Triple
 from .engine.terms import Lit
+from .ontology import notations
 from .reason import Recorder
 from .store import GraphStore, SourceChange, iri_batches
 from .vocab import AGENT, CHANGE, CHANGES_GRAPH, DCTERMS, FIMI, INFERRED_GRAPH, PROV, RDF, RDFS, XSD
@@ -33,6 +36,7 @@ KINDS = {"ingest": FIMI.Ingest, "replace": FIMI.Replace, "retract": FIMI.Retract
 """Change kinds by their notation."""
 
 _CONCLUSIONS = (str(FIMI.AttributionLink), str(FIMI.NegativeFinding), str(FIMI.Conflict))
+_NAMES = dict(zip(_CONCLUSIONS, ("attribution-link", "negative-finding", "conflict")))
 _TYPE = str(RDF.type)
 _CONFIDENCE = str(FIMI.confidence)
 # What identifies a conclusion besides its grade: a link that goes and one that appears with the
@@ -63,7 +67,7 @@ class Note:
     started: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     document: Document | None = None
     previous: str | None = None
-    """The document node of the version the change set aside (replace, retract), when known."""
+    """The node of the document of the version the change sets aside (replace, retract), when known."""
     source_label: str | None = None
     names: dict[str, str] = field(default_factory=dict)
     """Labels the change brings (its new document's), for what its effects name."""
@@ -210,24 +214,52 @@ def _integer(n: int) -> ox.Literal:
     return ox.Literal(str(int(n)), datatype=ox.NamedNode(str(XSD.integer)))
 
 
-def _when(moment: datetime) -> ox.Literal:
-    return ox.Literal(moment.isoformat(), datatype=ox.NamedNode(str(XSD.dateTime)))
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def record_triples(note: Note, found: list[Effect], *, inferred_added: int, inferred_removed: int) -> list[ox.Triple]:
+def _document_json(doc: Document | None) -> dict[str, Any] | None:
+    return None if doc is None else {"sha256": doc.sha256, "media_type": doc.media_type, "bytes": doc.size}
+
+
+def record_json(note: Note, found: list[Effect], *, ended: datetime, previous: Document | None, inferred_added: int,
+                inferred_removed: int) -> dict[str, Any]:
+    """One change as ``GET /changes`` gives it (its sequence number aside): the log keeps it whole with the change."""
+    names = notations()
+    return {
+        "change": note.iri, "kind": note.kind, "started": _iso(note.started), "ended": _iso(ended), "actor": note.actor,
+        "source": note.source, "source_id": note.sid, "source_label": note.source_label,
+        "document": _document_json(note.document), "previous_document": _document_json(previous),
+        "triples_added": note.triples_added, "triples_removed": note.triples_removed, "claims_added": note.claims_added,
+        "claims_removed": note.claims_removed, "inferred_added": inferred_added, "inferred_removed": inferred_removed,
+        "effects": [{"effect": e.kind, "conclusion": e.conclusion, "type": _NAMES[e.type], "subject": e.subject,
+                     "subject_label": e.subject_label, "state": e.state, "state_label": e.state_label,
+                     "grade_before": names.get(e.grade_before or ""), "grade_after": names.get(e.grade_after or ""),
+                     "confidence_before": e.confidence_before, "confidence_after": e.confidence_after, "previous": e.previous}
+                    for e in found],
+    }
+
+
+def record_triples(note: Note, found: list[Effect], *, ended: datetime, previous: Document | None, inferred_added: int,
+                   inferred_removed: int) -> list[ox.Triple]:
     """The change log's statements about one change (its sequence number aside)."""
     change, node = ox.NamedNode(note.iri), ox.NamedNode
     who = node(agent(note.actor))
     out = [
         ox.Triple(change, node(_TYPE), node(str(FIMI.Change))),
         ox.Triple(change, node(str(FIMI.changeKind)), node(str(KINDS[note.kind]))),
-        ox.Triple(change, node(str(PROV.startedAtTime)), _when(note.started)),
-        ox.Triple(change, node(str(PROV.endedAtTime)), _when(datetime.now(timezone.utc))),
+        ox.Triple(change, node(str(PROV.startedAtTime)), ox.Literal(_iso(note.started), datatype=node(str(XSD.dateTime)))),
+        ox.Triple(change, node(str(PROV.endedAtTime)), ox.Literal(_iso(ended), datatype=node(str(XSD.dateTime)))),
         ox.Triple(change, node(str(PROV.wasAssociatedWith)), who),
         ox.Triple(who, node(_TYPE), node(str(PROV.Agent))),
         ox.Triple(who, node(str(RDFS.label)), ox.Literal(note.actor)),
         ox.Triple(change, node(str(FIMI.changedSource)), node(note.source)),
         ox.Triple(change, node(str(FIMI.sourceId)), ox.Literal(note.sid)),
+        # The whole record once more, as the API reads it: a day of changes in as many values, not thousands.
+        ox.Triple(change, node(str(FIMI.asJson)), ox.Literal(
+            json.dumps(record_json(note, found, ended=ended, previous=previous, inferred_added=inferred_added,
+                                   inferred_removed=inferred_removed), ensure_ascii=False, separators=(",", ":")),
+            datatype=node(str(RDF.JSON)))),
     ]
     if note.source_label is not None:
         out.append(ox.Triple(change, node(str(FIMI.sourceLabel)), ox.Literal(note.source_label)))
@@ -244,8 +276,8 @@ def record_triples(note: Note, found: list[Effect], *, inferred_added: int, infe
             ox.Triple(doc, node(str(FIMI.byteSize)), _integer(note.document.size)),
             ox.Triple(doc, node(str(DCTERMS.format)), ox.Literal(note.document.media_type)),
         ]
-    if note.previous is not None:
-        out.append(ox.Triple(change, node(str(PROV.invalidated)), node(note.previous)))
+    if previous is not None:
+        out.append(ox.Triple(change, node(str(PROV.invalidated)), node(previous.iri)))
     for k, e in enumerate(found, 1):
         en = node(f"{note.iri}/effect/{k}")
         out += [ox.Triple(change, node(str(FIMI.effect)), en),
@@ -262,15 +294,24 @@ def record_triples(note: Note, found: list[Effect], *, inferred_added: int, infe
     return out
 
 
-def record_sparql(note: Note, found: list[Effect], *, inferred_added: int, inferred_removed: int) -> str:
+def record_sparql(note: Note, found: list[Effect], *, previous: Document | None = None, inferred_added: int,
+                  inferred_removed: int) -> str:
     """The update that appends one change to the log, numbering it after the last one."""
-    body = ox.serialize(record_triples(note, found, inferred_added=inferred_added, inferred_removed=inferred_removed),
-                        format=ox.RdfFormat.N_TRIPLES).decode()
+    triples = record_triples(note, found, ended=datetime.now(timezone.utc), previous=previous, inferred_added=inferred_added,
+                             inferred_removed=inferred_removed)
+    body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode()
     last = f"<{CHANGES_GRAPH}> <{FIMI.lastSequence}>"
     return (f"INSERT DATA {{ GRAPH <{CHANGES_GRAPH}> {{\n{body}}} }} ;\n"
             f"DELETE {{ GRAPH <{CHANGES_GRAPH}> {{ {last} ?n }} }} "
             f"INSERT {{ GRAPH <{CHANGES_GRAPH}> {{ {last} ?next . <{note.iri}> <{FIMI.sequence}> ?next }} }} "
             f"WHERE {{ OPTIONAL {{ GRAPH <{CHANGES_GRAPH}> {{ {last} ?n }} }} BIND(COALESCE(?n, 0) + 1 AS ?next) }}")
+
+
+def _document(store: GraphStore, iri: str) -> Document | None:
+    """A document the log describes already (the version a replace or retraction sets aside)."""
+    rows = store.select(f"""SELECT ?doc ?sha ?media ?size WHERE {{ GRAPH <{CHANGES_GRAPH}> {{
+                              ?doc fimi:checksum ?sha ; dcterms:format ?media ; fimi:byteSize ?size }} }}""", bind={"doc": iri})
+    return Document(iri, rows[0]["sha"], rows[0]["media"], rows[0]["size"]) if rows else None
 
 
 def recorder(store: GraphStore, note: Note) -> Recorder:
@@ -283,10 +324,12 @@ def recorder(store: GraphStore, note: Note) -> Recorder:
         names = {**labels(store, named - set(note.names)), **note.names}
         for e in found:
             e.subject_label, e.state_label = names.get(e.subject or ""), names.get(e.state or "")
-        return record_sparql(note, found, inferred_added=len(added), inferred_removed=len(removed))
+        found.sort(key=lambda e: (_CONCLUSIONS.index(e.type), e.kind, e.subject_label or e.subject or "", e.state_label or ""))
+        previous = _document(store, note.previous) if note.previous else None
+        return record_sparql(note, found, previous=previous, inferred_added=len(added), inferred_removed=len(removed))
 
     return record
 
 
 __all__ = ["Document", "Effect", "KINDS", "Note", "agent", "document_node", "effects", "local_user", "new_change", "note",
-           "record_sparql", "record_triples", "recorder"]
+           "record_json", "record_sparql", "record_triples", "recorder"]

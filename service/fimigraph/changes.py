@@ -7,7 +7,7 @@ used and set aside, its counts, and its effects, each with a line an analyst can
 
 from __future__ import annotations
 
-from collections import defaultdict
+import json
 from datetime import datetime, time, timezone
 from typing import Any
 
@@ -15,17 +15,12 @@ import pyoxigraph as ox
 
 from .attribution import check_iri
 from .errors import InputError
-from .ontology import notations
 from .store import GraphStore, iri_batches
-from .vocab import CHANGES_GRAPH, DCTERMS, FIMI, PROV, RDFS, XSD
+from .vocab import CHANGES_GRAPH, XSD
 
 DEFAULT_LIMIT = 100
 """Changes per page unless asked for another number."""
 
-_TYPES = {str(FIMI.AttributionLink): "attribution-link", str(FIMI.NegativeFinding): "negative-finding",
-          str(FIMI.Conflict): "conflict"}
-_COUNTS = {"triples_added": FIMI.triplesAdded, "triples_removed": FIMI.triplesRemoved, "claims_added": FIMI.claimsAdded,
-           "claims_removed": FIMI.claimsRemoved, "inferred_added": FIMI.inferredAdded, "inferred_removed": FIMI.inferredRemoved}
 _VERBS = {"ingest": "loaded", "replace": "replaced", "retract": "retracted"}
 
 
@@ -41,13 +36,18 @@ def parse_since(text: str) -> datetime:
 
 
 def _matching(store: GraphStore, *, since: datetime | None, subject: str | None, state: str | None,
-              source: str | None) -> list[str]:
-    """The changes that match, in the order they were made."""
+              source: str | None) -> list[tuple[str, int]]:
+    """The changes that match, with their sequence numbers, in the order they were made."""
     bind: dict[str, str | ox.Literal] = {}
-    where = ["?change fimi:sequence ?seq ."]
-    if since is not None:
-        bind["since"] = ox.Literal(since.isoformat(), datatype=ox.NamedNode(str(XSD.dateTime)))
-        where.append("?change prov:startedAtTime ?time . FILTER(?time >= ?since)")
+    where = []
+    # The most selective first: an effect's subject or state, or a source, picks few changes by the index;
+    # a time alone is compared with every change's.
+    for prop, name, value in (("aboutSubject", "subject", subject), ("aboutState", "state", state)):
+        if value is not None:
+            bind[name] = check_iri(value)
+            where.append(f"?e fimi:{prop} ?{name} .")
+    if where:
+        where.append("?change fimi:effect ?e .")
     if source is not None:
         if ":" in source:  # an IRI; else the store's id of the source
             bind["source"] = check_iri(source)
@@ -55,36 +55,24 @@ def _matching(store: GraphStore, *, since: datetime | None, subject: str | None,
         else:
             bind["sid"] = ox.Literal(source)
             where.append("?change fimi:sourceId ?sid .")
-    about = [f"?e fimi:{p} ?{v} ." for p, v, value in (("aboutSubject", "subject", subject), ("aboutState", "state", state)) if value]
-    for name, value in (("subject", subject), ("state", state)):
-        if value is not None:
-            bind[name] = check_iri(value)
-    if about:
-        where.append(f"FILTER EXISTS {{ ?change fimi:effect ?e . {' '.join(about)} }}")
+    if since is not None:
+        bind["since"] = ox.Literal(since.isoformat(), datatype=ox.NamedNode(str(XSD.dateTime)))
+        where.append("?change prov:startedAtTime ?time . FILTER(?time >= ?since)")
+    where.append("?change fimi:sequence ?seq .")
     projected = " ".join(f"?{v}" for v in bind)
     rows = store.select(
-        f"SELECT {projected} ?change ?seq WHERE {{ GRAPH <{CHANGES_GRAPH}> {{ {' '.join(where)} }} }} ORDER BY ?seq", bind=bind)
-    return [r["change"] for r in rows]
+        f"SELECT DISTINCT {projected} ?change ?seq WHERE {{ GRAPH <{CHANGES_GRAPH}> {{ {' '.join(where)} }} }} ORDER BY ?seq",
+        bind=bind)
+    return [(r["change"], r["seq"]) for r in rows]
 
 
-def _properties(store: GraphStore, nodes: list[str]) -> dict[str, dict[str, list[Any]]]:
-    """Every statement the log makes about these nodes, by node and property."""
-    found: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
-    for batch in iri_batches(nodes):
-        for r in store.select(f"SELECT ?n ?p ?o WHERE {{ VALUES ?n {{ {batch} }} GRAPH <{CHANGES_GRAPH}> {{ ?n ?p ?o }} }}"):
-            found[r["n"]][r["p"]].append(r["o"])
+def _records(store: GraphStore, changes: list[str]) -> dict[str, dict[str, Any]]:
+    """Each change's record, as the log keeps it whole (``fimi:asJson``)."""
+    found = {}
+    for batch in iri_batches(changes):
+        for r in store.select(f"SELECT ?c ?json WHERE {{ VALUES ?c {{ {batch} }} GRAPH <{CHANGES_GRAPH}> {{ ?c fimi:asJson ?json }} }}"):
+            found[r["c"]] = json.loads(r["json"])
     return found
-
-
-def _one(props: dict[str, list[Any]], term: Any) -> Any:
-    values = props.get(str(term)) or [None]
-    return values[0]
-
-
-def _document(props: dict[str, list[Any]], sid: str) -> dict[str, Any]:
-    sha256 = _one(props, FIMI.checksum)
-    return {"sha256": sha256, "media_type": _one(props, DCTERMS.format), "bytes": _one(props, FIMI.byteSize),
-            "href": f"/sources/{sid}/original?sha256={sha256}"}
 
 
 def _effect_text(e: dict[str, Any]) -> str:
@@ -99,9 +87,6 @@ def _effect_text(e: dict[str, Any]) -> str:
         return f"re-scored: {what} {pair} from confidence {before} to {after}"
     score = after if e["effect"] == "added" else before
     return f"{e['effect']}: {what} {pair}" + (f" (confidence {score})" if score is not None else "")
-
-
-_ORDER = {"attribution-link": 0, "negative-finding": 1, "conflict": 2}
 
 
 def _summary(entry: dict[str, Any]) -> str:
@@ -123,52 +108,19 @@ def changes(store: GraphStore, *, since: datetime | None = None, subject: str | 
     """
     matching = _matching(store, since=since, subject=subject, state=state, source=source)
     page = matching[offset:offset + limit]
-    if not page:
-        return len(matching), []
-    props = _properties(store, page)
-    linked = [str(o) for c in page for p in (FIMI.effect, PROV.used, PROV.invalidated, PROV.wasAssociatedWith)
-              for o in props[c].get(str(p), [])]
-    more = _properties(store, linked)
-    names = notations()
+    records = _records(store, [c for c, _ in page])
     entries = []
-    for c in page:
-        p = props[c]
-        sid = _one(p, FIMI.sourceId)
-        effects = []
-        for node in p.get(str(FIMI.effect), []):
-            e = more[node]
-            effects.append({
-                "effect": names[_one(e, FIMI.effectKind)], "conclusion": _one(e, FIMI.conclusion),
-                "type": _TYPES[_one(e, FIMI.conclusionKind)], "subject": _one(e, FIMI.aboutSubject), "state": _one(e, FIMI.aboutState),
-                "grade_before": names.get(_one(e, FIMI.gradeBefore)), "grade_after": names.get(_one(e, FIMI.gradeAfter)),
-                "confidence_before": _one(e, FIMI.confidenceBefore), "confidence_after": _one(e, FIMI.confidenceAfter),
-                "previous": _one(e, FIMI.previousConclusion),
-                "subject_label": _one(e, FIMI.subjectLabel), "state_label": _one(e, FIMI.stateLabel),
-            })
-        total = len(effects)
-        effects = [e for e in effects if (subject is None or e["subject"] == subject) and (state is None or e["state"] == state)]
-        used, invalidated = _one(p, PROV.used), _one(p, PROV.invalidated)
-        entries.append({
-            "change": c, "sequence": _one(p, FIMI.sequence), "kind": names[_one(p, FIMI.changeKind)],
-            "started": _one(p, PROV.startedAtTime), "ended": _one(p, PROV.endedAtTime),
-            "actor": _one(more[_one(p, PROV.wasAssociatedWith)], RDFS.label),
-            "source": _one(p, FIMI.changedSource), "source_id": sid, "source_label": _one(p, FIMI.sourceLabel),
-            "document": _document(more[used], sid) if used else None,
-            "previous_document": _document(more[invalidated], sid) if invalidated else None,
-            **{name: _one(p, term) for name, term in _COUNTS.items()},
-            "effects": effects, "effects_total": total,
-        })
-    _words(entries)
-    return len(matching), entries
-
-
-def _words(entries: list[dict[str, Any]]) -> None:
-    """Each effect in words, effects in reading order, and each change's summary."""
-    for entry in entries:
-        for f in entry["effects"]:
-            f["text"] = _effect_text(f)
-        entry["effects"].sort(key=lambda f: (_ORDER[f["type"]], f["effect"], f["subject_label"] or "", f["state_label"] or ""))
+    for change, sequence in page:
+        entry = {"sequence": sequence, **records[change]}
+        for name in ("document", "previous_document"):
+            if entry[name] is not None:
+                entry[name]["href"] = f"/sources/{entry['source_id']}/original?sha256={entry[name]['sha256']}"
+        entry["effects_total"] = len(entry["effects"])
+        entry["effects"] = [dict(e, text=_effect_text(e)) for e in entry["effects"]
+                            if (subject is None or e["subject"] == subject) and (state is None or e["state"] == state)]
         entry["summary"] = _summary(entry)
+        entries.append(entry)
+    return len(matching), entries
 
 
 __all__ = ["DEFAULT_LIMIT", "changes", "parse_since"]
