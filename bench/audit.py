@@ -130,7 +130,8 @@ def change_cost(store: Any, *, size: int, seed: int, rounds: int) -> dict[str, A
 
 def backdate_history(store: Any, count: int, *, effects: int = 5, batch: int = 500) -> float:
     """``count`` older changes, one a minute before today, each with ``effects`` effects: a log with a past."""
-    from fimigraph.changelog import Effect, Note, new_change, record_sparql
+    from fimigraph.changelog import Note, new_change, record_sparql
+    from fimigraph.effects import Effect
     from fimigraph.vocab import BASE
 
     start = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(minutes=count + 1)

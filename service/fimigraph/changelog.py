@@ -2,11 +2,9 @@
 
 Each change is a ``fimi:Change`` (a ``prov:Activity``) in its own graph (:data:`CHANGES_GRAPH`):
 when, by whom, which source, the document it used and the one it set aside, its counts, and
-its effect on the conclusions: the attribution links, negative findings and conflicts it made
-appear or go, regraded or re-scored, with their figures before and after. The effects are read
-off what the change does to the inferred graph (the engine's delta): a conclusion appears or
-goes with its ``rdf:type`` triple, and is re-scored when its ``fimi:confidence`` changes. The
-record is an update committed in the change's own transaction (:func:`fimigraph.reason.apply`),
+its effect on the conclusions (:mod:`fimigraph.effects`): the attribution links, negative findings
+and conflicts it made appear or go, regraded or re-scored, with their figures before and after.
+The record is an update committed in the change's own transaction (:func:`fimigraph.reason.apply`),
 so the log never says what did not happen, and never misses what did.
 """
 
@@ -16,33 +14,26 @@ import getpass
 import json
 import os
 import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import quote
 
 import pyoxigraph as ox
 
 from .attribution import labels
+from .effects import CONCLUSIONS, Effect, effects
 from .engine import Triple
-from .engine.terms import Lit
 from .ontology import notations
 from .reason import Recorder
-from .store import GraphStore, SourceChange, iri_batches
-from .vocab import AGENT, CHANGE, CHANGES_GRAPH, DCTERMS, FIMI, INFERRED_GRAPH, PROV, RDF, RDFS, XSD
+from .store import GraphStore, SourceChange
+from .vocab import AGENT, CHANGE, CHANGES_GRAPH, DCTERMS, FIMI, PROV, RDF, RDFS, XSD
 
 KINDS = {"ingest": FIMI.Ingest, "replace": FIMI.Replace, "retract": FIMI.Retraction}
 """Change kinds by their notation."""
 
-_CONCLUSIONS = (str(FIMI.AttributionLink), str(FIMI.NegativeFinding), str(FIMI.Conflict))
-_NAMES = dict(zip(_CONCLUSIONS, ("attribution-link", "negative-finding", "conflict")))
+_NAMES = dict(zip(CONCLUSIONS, ("attribution-link", "negative-finding", "conflict")))
 _TYPE = str(RDF.type)
-_CONFIDENCE = str(FIMI.confidence)
-# What identifies a conclusion besides its grade: a link that goes and one that appears with the
-# same values of these, but another grade, is one link regraded.
-_KEY = tuple(str(p) for p in (FIMI.linkSubject, FIMI.linkTarget, FIMI.directness, FIMI.validFrom, FIMI.validUntil, FIMI.marking))
-_READ = {*_KEY, str(FIMI.grade), _CONFIDENCE}
 
 
 @dataclass(frozen=True)
@@ -75,24 +66,6 @@ class Note:
     triples_removed: int = 0
     claims_added: int = 0
     claims_removed: int = 0
-
-
-@dataclass
-class Effect:
-    """What a change did to one conclusion."""
-
-    kind: str
-    conclusion: str
-    type: str
-    subject: str | None = None
-    state: str | None = None
-    grade_before: str | None = None
-    grade_after: str | None = None
-    confidence_before: int | None = None
-    confidence_after: int | None = None
-    previous: str | None = None
-    subject_label: str | None = None
-    state_label: str | None = None
 
 
 def note(kind: str, change: SourceChange, actor: str | None, *, iri: str | None = None,
@@ -134,75 +107,6 @@ def local_user() -> str:
 def agent(actor: str) -> str:
     """The IRI of whoever made a change."""
     return str(AGENT[quote(actor, safe="")])
-
-
-# -- effects ---------------------------------------------------------------------------------------
-
-
-def _nodes(triples: Iterable[Triple]) -> tuple[dict[str, str], dict[str, dict[str, object]]]:
-    """The conclusions typed in ``triples`` (node -> class), and the figures ``triples`` give any node."""
-    typed: dict[str, str] = {}
-    figures: dict[str, dict[str, object]] = {}
-    for s, p, o in triples:
-        if p == _TYPE and o in _CONCLUSIONS:
-            typed[s] = str(o)
-        elif p in _READ:
-            figures.setdefault(s, {})[p] = o
-    return typed, figures
-
-
-def _value(term: object) -> object:
-    """An engine term as a plain value: an IRI as itself, an integer literal as int, another literal as its text."""
-    if isinstance(term, Lit):
-        return int(term.lexical) if term.datatype == str(XSD.integer) else term.lexical
-    return term
-
-
-def _held(store: GraphStore, nodes: list[str]) -> dict[str, dict[str, object]]:
-    """The type, subject, target and grade of conclusions that hold before and after a change (read from the store)."""
-    found: dict[str, dict[str, object]] = {}
-    for batch in iri_batches(nodes):
-        for r in store.select(
-            f"""SELECT ?n ?type ?subject ?target ?grade WHERE {{
-                  VALUES ?n {{ {batch} }}
-                  GRAPH <{INFERRED_GRAPH}> {{ ?n a ?type ; fimi:linkSubject ?subject .
-                    OPTIONAL {{ ?n fimi:linkTarget ?target }} OPTIONAL {{ ?n fimi:grade ?grade }} }}
-                  VALUES ?type {{ fimi:AttributionLink fimi:NegativeFinding fimi:Conflict }} }}"""
-        ):
-            found[r["n"]] = r
-    return found
-
-
-def effects(store: GraphStore, added: set[Triple], removed: set[Triple]) -> list[Effect]:
-    """The conclusions a change adds, removes, regrades and re-scores, from the inferred triples it adds and removes."""
-    appeared, after = _nodes(added)
-    went, before = _nodes(removed)
-    # A link that went and one that appeared with the same key but another grade: one link regraded.
-    gone_by_key = {(went[n], *(before[n].get(k) for k in _KEY)): n for n in sorted(went)}
-    found: list[Effect] = []
-    for node in sorted(appeared):
-        now = after.get(node, {})
-        old = gone_by_key.pop((appeared[node], *(now.get(k) for k in _KEY)), None)
-        then = before.get(old, {}) if old else {}
-        found.append(Effect(
-            "regraded" if old else "added", node, appeared[node], _value(now.get(_KEY[0])), _value(now.get(_KEY[1])),
-            grade_before=_value(then.get(str(FIMI.grade))), grade_after=_value(now.get(str(FIMI.grade))),
-            confidence_before=_value(then.get(_CONFIDENCE)), confidence_after=_value(now.get(_CONFIDENCE)), previous=old,
-        ))
-    for node in sorted(set(gone_by_key.values())):
-        then = before.get(node, {})
-        found.append(Effect("removed", node, went[node], _value(then.get(_KEY[0])), _value(then.get(_KEY[1])),
-                            grade_before=_value(then.get(str(FIMI.grade))), confidence_before=_value(then.get(_CONFIDENCE))))
-    rescored = sorted(n for n in after if _CONFIDENCE in after[n] and _CONFIDENCE in before.get(n, {})
-                      and n not in appeared and n not in went)
-    held = _held(store, rescored) if rescored else {}
-    for node in rescored:
-        if node in held:  # only conclusions are re-scored; derivations have confidences too
-            r = held[node]
-            found.append(Effect("rescored", node, r["type"], r["subject"], r["target"], grade_before=r["grade"],
-                                grade_after=r["grade"], confidence_before=_value(before[node][_CONFIDENCE]),
-                                confidence_after=_value(after[node][_CONFIDENCE])))
-    return found
 
 
 # -- the record ------------------------------------------------------------------------------------
@@ -324,12 +228,12 @@ def recorder(store: GraphStore, note: Note) -> Recorder:
         names = {**labels(store, named - set(note.names)), **note.names}
         for e in found:
             e.subject_label, e.state_label = names.get(e.subject or ""), names.get(e.state or "")
-        found.sort(key=lambda e: (_CONCLUSIONS.index(e.type), e.kind, e.subject_label or e.subject or "", e.state_label or ""))
+        found.sort(key=lambda e: (CONCLUSIONS.index(e.type), e.kind, e.subject_label or e.subject or "", e.state_label or ""))
         previous = _document(store, note.previous) if note.previous else None
         return record_sparql(note, found, previous=previous, inferred_added=len(added), inferred_removed=len(removed))
 
     return record
 
 
-__all__ = ["Document", "Effect", "KINDS", "Note", "agent", "document_node", "effects", "local_user", "new_change", "note",
+__all__ = ["Document", "KINDS", "Note", "agent", "document_node", "local_user", "new_change", "note",
            "record_json", "record_sparql", "record_triples", "recorder"]
