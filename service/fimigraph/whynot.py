@@ -12,7 +12,6 @@ disputes that stand against such a link.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -74,13 +73,6 @@ def _alternatives(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
-@dataclass
-class _Row:
-    """One solution of a rule's patterns: variable -> rdflib term."""
-
-    values: dict[Variable, Any] = field(default_factory=dict)
-
-
 class _Search:
     """One why-not question: the store, what was looked up, and the labels met on the way."""
 
@@ -107,28 +99,32 @@ class _Search:
             self.types[iri] = frozenset(c for r in rows for c in {r["t"], *_superclasses(r["t"])})
         return self.types[iri]
 
-    def rows(self, shape: RuleShape, premises: list[Premise], fixed: dict[Variable, URIRef], *, full: bool = False,
-             limit: int = _ROWS) -> list[dict[Variable, Any]]:
-        """Solutions of these premises (``full``: with the rule's details and optional values too), ``fixed`` bound."""
+    def rows(self, shape: RuleShape, premises: list[Premise], fixed: dict[Variable, URIRef]) -> list[dict[Variable, Any]]:
+        """Solutions of these premises with the rule's details and optional values, ``fixed`` bound (at most a few hundred)."""
         patterns = [p for premise in premises for alt in premise.alternatives for p in alt]
         named = {t for p in patterns for t in p if isinstance(t, Variable)}
         parts = [_group(premise) for premise in premises]
-        if full:
-            # Only what joins the premises kept: a detail about a left-out premise's node would read the whole store.
-            extra = [p for p in shape.details if {t for t in p if isinstance(t, Variable)} <= named | set(fixed)]
-            named |= {t for p in extra for t in p if isinstance(t, Variable)}
-            parts += [" ".join(_pattern(p) for p in extra)]
-            for group in shape.optionals:
-                if {t for p in group for t in p if isinstance(t, Variable)} & (named | set(fixed)) >= {group[0][0]}:
-                    parts.append("OPTIONAL { " + " ".join(_pattern(p) for p in group) + " }")
-                    named |= {t for p in group for t in p if isinstance(t, Variable)}
+        # Only details and optional values about nodes the premises bind: one about a left-out premise's node
+        # (a link assumed, not found) would read the whole store.
+        pending = list(shape.details)
+        while True:
+            ready = [p for p in pending if not isinstance(p[0], Variable) or p[0] in named or p[0] in fixed]
+            if not ready:
+                break
+            pending = [p for p in pending if p not in ready]
+            parts += [_pattern(p) for p in ready]
+            named |= {t for p in ready for t in p if isinstance(t, Variable)}
+        for group in shape.optionals:
+            if group[0][0] in named or group[0][0] in fixed:
+                parts.append("OPTIONAL { " + " ".join(_pattern(p) for p in group) + " }")
+                named |= {t for p in group for t in p if isinstance(t, Variable)}
         for names, table in _tables(shape, fixed):
             if set(names) & named:
                 parts.insert(0, _values(names, table))
                 named |= set(names)
         bind = {str(v): str(fixed[v]) for v in fixed if v in named}
         projected = " ".join(sorted(f"?{v}" for v in named))
-        query = f"SELECT DISTINCT {projected} WHERE {{ {' '.join(parts)} }} LIMIT {int(limit)}"
+        query = f"SELECT DISTINCT {projected} WHERE {{ {' '.join(parts)} }} LIMIT {_ROWS}"
         solutions = self.store.query(query, prefixes=PREFIXES, bind=bind)
         found = []
         for solution in solutions:
@@ -139,6 +135,10 @@ class _Search:
                     row[v] = to_rdflib(from_ox(term)) if not isinstance(term, ox.NamedNode) else URIRef(term.value)
             found.append(row)
         return found
+
+    def solutions(self, shape: RuleShape, premises: list[Premise], fixed: dict[Variable, URIRef]) -> list[dict[Variable, Any]]:
+        """Solutions of these premises, with the rule's details and optional values, that pass its BINDs and FILTERs."""
+        return self.evaluate(shape, self.rows(shape, premises, fixed))
 
     def evaluate(self, shape: RuleShape, rows: list[dict[Variable, Any]]) -> list[dict[Variable, Any]]:
         """The rule's BINDs and FILTERs on each row, in its order; a filter that cannot be told (a value left unknown) lets the row pass."""
@@ -203,7 +203,7 @@ class _Search:
                     classes = [_article(_term_label(c) or c) for c in self._candidates(o, shape)]
                 if premise.kind == "claim" and s == premise.node and p == FIMI.claimSubject and o == var:
                     obj = next(oo for ss, pp, oo in alt if ss == s and pp == FIMI.claimObject)
-                    if not isinstance(obj, Variable) or obj in fixed:
+                    if not isinstance(obj, Variable) or obj in fixed or any(obj in r for r in rows):
                         kinds = self._kinds(premise, alt, shape, rows, fixed)
                         relation = f" that {_alternatives([_phrase(k) for k in kinds])} {self.describe_var(obj, shape, rows, fixed)}"
         if not classes and not relation:
@@ -321,26 +321,32 @@ class _Search:
                                  "also_missing": [], "needs": []}
         missing = None
         for i, premise in enumerate(premises):
-            rows = self.rows(shape, premises[:i + 1], fixed, limit=20)
+            rows = self.solutions(shape, premises[:i + 1], fixed)
             if not rows:
                 missing = premise
                 break
             entry["present"].append(self.present(premise, shape, rows, fixed))
         rest = [p for p in premises if p is not missing]
-        rows = self.evaluate(shape, self.rows(shape, rest, fixed, full=True))
+        found = self.solutions(shape, rest, fixed)
+        gives = {str(r.get(shape.grade, "")) if isinstance(shape.grade, Variable) else str(shape.grade) for r in found}
+        rows = [r for r in found if not isinstance(shape.grade, Variable) or str(r.get(shape.grade, grade)) == grade]
         if missing is None:
-            gives = sorted({notations().get(str(r.get(shape.grade if isinstance(shape.grade, Variable) else Variable("-")) or ""), "")
-                            for r in rows} - {""})
-            entry["note"] = (f"its premises hold, but they give {_alternatives(gives)}" if gives
-                             else "its premises hold, but not at the same time (their validity periods do not overlap)")
+            others = sorted(notations()[g] for g in gives - {grade, ""})
+            entry["note"] = (f"its premises hold, but they give {_alternatives(others)}" if others
+                             else "its premises hold, but not together (their validity periods do not overlap)")
             return entry
-        if not rows:  # more than one premise is missing: name the next ones too
+        if found and not rows:  # what is there caps the grade below the one asked (a step that passes on less)
+            return None
+        if not rows:  # more than one premise is missing: name the next ones too, in the words of those there
             have: list[Premise] = []
+            lacking = []
             for premise in rest:
-                if self.rows(shape, [*have, premise], fixed, limit=1):
+                if self.solutions(shape, [*have, premise], fixed):
                     have.append(premise)
                 else:
-                    entry["also_missing"].append(self.describe(premise, shape, [], fixed))
+                    lacking.append(premise)
+            rows = self.solutions(shape, have, fixed) if have else []
+            entry["also_missing"] = [self.describe(premise, shape, rows, fixed) for premise in lacking]
         entry["missing"] = self.describe(missing, shape, rows, fixed)
         entry["missing_kind"] = missing.kind
         if missing.kind == "conclusion" and depth < DEPTH:
