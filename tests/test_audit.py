@@ -275,3 +275,8 @@ def test_the_command_line_audits_the_seed_case(tmp_path: Path) -> None:
     assert run_cli("load", str(SAMPLES / "minimal-source.ttl"), "--store", store).returncode == 0
     conflicts = run_cli("conflicts", "--store", store)
     assert conflicts.returncode == 0 and conflicts.stdout.strip() == "none of 0 conflict(s)"
+    for kept in (tmp_path / "store" / "originals").rglob("*"):
+        if kept.is_file():
+            kept.write_bytes(b"tampered")
+    corrupt = run_cli("original", VIGINUM, "--store", store)
+    assert corrupt.returncode == 9 and "no longer match their checksum" in corrupt.stderr
