@@ -11,7 +11,7 @@ from .errors import InputError, NotFound
 from .ontology import grade_ranks, marking_ranks, notations
 from .ruleset import rule_labels
 from .store import GraphStore, iri_batches, lateral_optional
-from .vocab import INFERRED, INFERRED_GRAPH, SOURCES_GRAPH
+from .vocab import CHANGES_GRAPH, INFERRED, INFERRED_GRAPH, SOURCES_GRAPH
 
 
 def confidence_label(confidence: int | None) -> str | None:
@@ -47,8 +47,10 @@ def labels(store: GraphStore, iris: set[str]) -> dict[str, str]:
 
 
 def subject_exists(store: GraphStore, subject: str) -> bool:
-    """Whether any graph mentions the subject."""
-    return bool(store.select("SELECT ?x WHERE { { ?x ?p ?o } UNION { ?s ?p ?x } } LIMIT 1", bind={"x": subject}))
+    """Whether any graph mentions the subject, the change log aside (it remembers what was retracted)."""
+    return bool(store.select(
+        f"SELECT ?x WHERE {{ GRAPH ?g {{ {{ ?x ?p ?o }} UNION {{ ?s ?p ?x }} }} FILTER(?g != <{CHANGES_GRAPH}>) }} LIMIT 1",
+        bind={"x": subject}))
 
 
 # pyoxigraph's union default graph yields a triple once per graph that holds it (entities
