@@ -172,11 +172,7 @@ def write_document(store: GraphStore, doc: SourceDocument, *, replace: bool = Fa
         if doc.received is not None:
             document = changelog.Document(changelog.document_node(change_iri), doc.received.sha256, doc.received.media_type,
                                           len(doc.received.data))
-            metadata = Graph()
-            for triple in doc.metadata:
-                if triple[1] != FIMI.receivedAs:  # the store's to write (a document exported from GET /sources/{id} has it)
-                    metadata.add(triple)
-            metadata.add((URIRef(doc.source_iri), FIMI.receivedAs, URIRef(document.iri)))
+            metadata = _received_as(doc, document.iri)
         change = store.prepare_put(doc.source_iri, metadata, doc.claims, replace=replace)  # refuses a duplicate
         if doc.received is not None:
             originals.keep(store, doc.received.data)  # first: the transaction below names the file
@@ -185,6 +181,16 @@ def write_document(store: GraphStore, doc: SourceDocument, *, replace: bool = Fa
     claims = len(set(doc.claims.subjects(RDF.type, FIMI.Claim)))
     return IngestResult(change.sid, doc.source_iri, len(doc.metadata) + len(doc.claims), claims, bool(change.removed),
                         report.triples, doc.warnings, change_iri)
+
+
+def _received_as(doc: SourceDocument, document: str) -> Graph:
+    """The source's description, saying which document it was received as (the store's to say: any it had goes)."""
+    metadata = Graph()
+    for triple in doc.metadata:
+        if triple[1] != FIMI.receivedAs:  # a document exported from GET /sources/{id} names its own
+            metadata.add(triple)
+    metadata.add((URIRef(doc.source_iri), FIMI.receivedAs, URIRef(document)))
+    return metadata
 
 
 def ingest(

@@ -38,6 +38,8 @@ DEPTH = 4
 BRANCHES = 3
 """How many candidates (chain steps, organs) each missing link is followed through."""
 _ROWS = 200
+_ENDS = (FIMI.claimSubject, FIMI.claimPredicate, FIMI.claimObject)
+_RANKS = {notations()[g]: r for g, r in grade_ranks().items()}
 
 
 @cache
@@ -51,9 +53,9 @@ def _kind_types() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
         allowed: dict[URIRef, frozenset[str]] = {}
         for prop in g.objects(shape, SH.property):
             classes = {str(c) for c in g.objects(prop, SH["class"])}
-            for alternative in (g.value(prop, SH["or"]),):
-                if alternative is not None:
-                    classes |= {str(c) for member in Collection(g, alternative) for c in g.objects(member, SH["class"])}
+            either = g.value(prop, SH["or"])
+            if either is not None:
+                classes |= {str(c) for member in Collection(g, either) for c in g.objects(member, SH["class"])}
             allowed[g.value(prop, SH.path)] = frozenset(classes)
         found[kind] = (allowed.get(FIMI.claimSubject, frozenset()), allowed.get(FIMI.claimObject, frozenset()))
     return found
@@ -149,9 +151,11 @@ class _Search:
             for step in shape.steps:
                 if step.kind == "extend":
                     try:
-                        row[step.var] = value(FrozenBindings(self.context, row), step.expr)
-                    except Exception:  # noqa: BLE001 - SPARQL: an error leaves the variable unbound
-                        pass
+                        result = value(FrozenBindings(self.context, row), step.expr)
+                    except Exception as exc:  # noqa: BLE001 - rdflib raises some errors and returns others
+                        result = exc
+                    if not isinstance(result, Exception):  # SPARQL: an error leaves the variable unbound
+                        row[step.var] = result
                 elif step.kind == "lookup":  # a computed value's rank or cap: the ontology's
                     s, p, o = step.pattern
                     if s in row:
@@ -271,8 +275,9 @@ class _Search:
                 continue
             subject = next(o for s, p, o in alt if s == premise.node and p == FIMI.claimSubject)
             obj = next(o for s, p, o in alt if s == premise.node and p == FIMI.claimObject)
+            # What else the rule asks of the claim and already knows (a direct attribution's claimed grade).
             extra = [f" with {_term_label(str(p)) or p} {self.describe_var(o, shape, rows, fixed)}" for s, p, o in alt
-                     if s == premise.node and p == FIMI.claimedGrade]
+                     if s == premise.node and p not in _ENDS and (not isinstance(o, Variable) or o in fixed)]
             texts.append(f"a claim that {self.describe_var(subject, shape, rows, fixed, skip=premise)} "
                          f"{_alternatives([_phrase(k) for k in kinds])} {self.describe_var(obj, shape, rows, fixed, skip=premise)}"
                          + "".join(extra))
@@ -332,7 +337,7 @@ class _Search:
         rows = [r for r in found if not isinstance(shape.grade, Variable) or str(r.get(shape.grade, grade)) == grade]
         if missing is None:
             others = sorted(notations()[g] for g in gives - {grade, ""})
-            entry["note"] = (f"its premises hold, but they give {_alternatives(others)}" if others
+            entry["note"] = ("its premises hold" if rows else f"its premises hold, but they give {_alternatives(others)}" if others
                              else "its premises hold, but not together (their validity periods do not overlap)")
             return entry
         if found and not rows:  # what is there caps the grade below the one asked (a step that passes on less)
@@ -502,7 +507,10 @@ def _summary(answer: dict[str, Any], current: list[dict[str, Any]], holds: list[
     who, where, grade = answer["subject_label"], answer["state_label"], answer["grade"]
     if holds:
         return f"{who} is {grade} to {where} (confidence {holds[0]['confidence']}); see /explanations?link={holds[0]['link']}."
-    now = "; ".join(f"{l['grade']} ({l['directness']}, confidence {l['confidence']})" for l in current)
+    best: dict[str, int] = {}
+    for l in current:  # the links there are, strongest grade first: each grade once, at its best confidence
+        best[l["grade"]] = max(best.get(l["grade"], 0), l["confidence"])
+    now = ", ".join(f"{g} (confidence {c})" for g, c in sorted(best.items(), key=lambda gc: _RANKS[gc[0]]))
     text = [f"Nothing makes {who} {grade} to {where}" + (f"; it is {now}." if now else "; no link joins them.")]
     for entry in answer["rules"]:
         lacks = entry["missing"] or entry.get("note")
