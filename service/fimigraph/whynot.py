@@ -97,7 +97,7 @@ class _Search:
     def classes(self, iri: str) -> frozenset[str]:
         """The classes a node has in the store, with their superclasses."""
         if iri not in self.types:
-            rows = self.store.select("SELECT ?x ?t WHERE { ?x a ?t }", bind={"x": iri})
+            rows = self.store.select("SELECT DISTINCT ?x ?t WHERE { ?x a ?t }", bind={"x": iri})
             self.types[iri] = frozenset(c for r in rows for c in {r["t"], *_superclasses(r["t"])})
         return self.types[iri]
 
@@ -105,7 +105,12 @@ class _Search:
         """Solutions of these premises with the rule's details and optional values, ``fixed`` bound (at most a few hundred)."""
         patterns = [p for premise in premises for alt in premise.alternatives for p in alt]
         named = {t for p in patterns for t in p if isinstance(t, Variable)}
-        parts = [_group(premise) for premise in premises]
+        # A node's type is a check, not a join: the union of the store's graphs holds an entity's type once per
+        # source that mentions it (thousands for a state at 1M triples), and a join would repeat every row as often.
+        joined = set(fixed) | {t for premise in premises if premise.kind != "entity"
+                               for alt in premise.alternatives for p in alt for t in p if isinstance(t, Variable)}
+        parts = [f"FILTER EXISTS {{ {_group(premise, set(fixed))} }}" if premise.kind == "entity" and premise.node in joined
+                 else _group(premise, set(fixed)) for premise in premises]
         # Only details and optional values about nodes the premises bind: one about a left-out premise's node
         # (a link assumed, not found) would read the whole store.
         pending = list(shape.details)
@@ -118,7 +123,9 @@ class _Search:
             named |= {t for p in ready for t in p if isinstance(t, Variable)}
         for group in shape.optionals:
             if group[0][0] in named or group[0][0] in fixed:
-                parts.append("OPTIONAL { " + " ".join(_pattern(p) for p in group) + " }")
+                # Looked up row by row: a plain OPTIONAL is evaluated over the whole store first (store.lateral_optional).
+                variables = " ".join(sorted({f"?{t}" for p in group for t in p if isinstance(t, Variable)}))
+                parts.append(f"LATERAL {{ OPTIONAL {{ SELECT {variables} WHERE {{ {' '.join(_pattern(p) for p in group)} }} }} }}")
                 named |= {t for p in group for t in p if isinstance(t, Variable)}
         for names, table in _tables(shape, fixed):
             if set(names) & named:
@@ -398,10 +405,14 @@ def _pattern(p: Pattern) -> str:
     return f"{n3(p[0])} {n3(p[1])} {n3(p[2])} ."
 
 
-def _group(premise: Premise) -> str:
+def _group(premise: Premise, fixed: set[Variable]) -> str:
+    """A premise's patterns, those that name the subject or state asked about first: pyoxigraph joins them in the order written."""
+    def ordered(alt: tuple[Pattern, ...]) -> str:
+        return " ".join(_pattern(p) for p in sorted(alt, key=lambda p: not any(t in fixed for t in p)))
+
     if len(premise.alternatives) == 1:
-        return " ".join(_pattern(p) for p in premise.alternatives[0])
-    return " UNION ".join("{ " + " ".join(_pattern(p) for p in alt) + " }" for alt in premise.alternatives)
+        return ordered(premise.alternatives[0])
+    return " UNION ".join("{ " + ordered(alt) + " }" for alt in premise.alternatives)
 
 
 def _tables(shape: RuleShape, fixed: dict[Variable, URIRef]) -> list[tuple[tuple[Variable, ...], list[tuple[Any, ...]]]]:
