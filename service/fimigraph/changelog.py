@@ -122,6 +122,11 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def day(moment: datetime) -> ox.Literal:
+    """The day (UTC) of a moment, as the log records when a change started."""
+    return ox.Literal(moment.astimezone(timezone.utc).date().isoformat(), datatype=ox.NamedNode(str(XSD.date)))
+
+
 def _document_json(doc: Document | None) -> dict[str, Any] | None:
     return None if doc is None else {"sha256": doc.sha256, "media_type": doc.media_type, "bytes": doc.size}
 
@@ -153,6 +158,7 @@ def record_triples(note: Note, found: list[Effect], *, ended: datetime, previous
         ox.Triple(change, node(_TYPE), node(str(FIMI.Change))),
         ox.Triple(change, node(str(FIMI.changeKind)), node(str(KINDS[note.kind]))),
         ox.Triple(change, node(str(PROV.startedAtTime)), ox.Literal(_iso(note.started), datatype=node(str(XSD.dateTime)))),
+        ox.Triple(change, node(str(FIMI.startedOn)), day(note.started)),
         ox.Triple(change, node(str(PROV.endedAtTime)), ox.Literal(_iso(ended), datatype=node(str(XSD.dateTime)))),
         ox.Triple(change, node(str(PROV.wasAssociatedWith)), who),
         ox.Triple(who, node(_TYPE), node(str(PROV.Agent))),
@@ -235,5 +241,5 @@ def recorder(store: GraphStore, note: Note) -> Recorder:
     return record
 
 
-__all__ = ["Document", "KINDS", "Note", "agent", "document_node", "local_user", "new_change", "note",
+__all__ = ["Document", "KINDS", "Note", "agent", "day", "document_node", "local_user", "new_change", "note",
            "record_json", "record_sparql", "record_triples", "recorder"]

@@ -8,12 +8,13 @@ used and set aside, its counts, and its effects, each with a line an analyst can
 from __future__ import annotations
 
 import json
-from datetime import datetime, time, timezone
+from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
 import pyoxigraph as ox
 
 from .attribution import check_iri
+from .changelog import day
 from .errors import InputError
 from .store import GraphStore, iri_batches
 from .vocab import CHANGES_GRAPH, XSD
@@ -35,9 +36,30 @@ def parse_since(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+DAYS_LOOKED_UP = 400
+"""Up to how many days back ``since`` finds changes day by day (by the index); further back, by comparing every change's time."""
+
+
+def _since(store: GraphStore, since: datetime) -> list[tuple[str, int]]:
+    """The changes made since a moment, found day by day (the log notes each change's day), in the order they were made."""
+    moment = ox.Literal(since.isoformat(), datatype=ox.NamedNode(str(XSD.dateTime)))
+    found = []
+    first, today = since.astimezone(timezone.utc).date(), datetime.now(timezone.utc).date()
+    for n in range((today - first).days + 1):
+        when = datetime.combine(first + timedelta(days=n), time(), timezone.utc)
+        found += store.select(
+            f"""SELECT ?day ?since ?change ?seq WHERE {{ GRAPH <{CHANGES_GRAPH}> {{
+                  ?change fimi:startedOn ?day ; prov:startedAtTime ?time ; fimi:sequence ?seq . FILTER(?time >= ?since) }} }}""",
+            bind={"day": day(when), "since": moment})
+    return sorted(((r["change"], r["seq"]) for r in found), key=lambda cs: cs[1])
+
+
 def _matching(store: GraphStore, *, since: datetime | None, subject: str | None, state: str | None,
               source: str | None) -> list[tuple[str, int]]:
     """The changes that match, with their sequence numbers, in the order they were made."""
+    if since is not None and subject is None and state is None and source is None \
+            and (datetime.now(timezone.utc) - since).days < DAYS_LOOKED_UP:
+        return _since(store, since)
     bind: dict[str, str | ox.Literal] = {}
     where = []
     # The most selective first: an effect's subject or state, or a source, picks few changes by the index;
@@ -123,4 +145,4 @@ def changes(store: GraphStore, *, since: datetime | None = None, subject: str | 
     return len(matching), entries
 
 
-__all__ = ["DEFAULT_LIMIT", "changes", "parse_since"]
+__all__ = ["DAYS_LOOKED_UP", "DEFAULT_LIMIT", "changes", "parse_since"]
