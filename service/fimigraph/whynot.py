@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import Graph, Literal, URIRef, Variable
+from rdflib import Graph, URIRef, Variable
 from rdflib.collection import Collection
 from rdflib.namespace import SH
 from rdflib.plugins.sparql.operators import EBV
