@@ -1,6 +1,6 @@
 """What the change log costs: a change with and without its record, and ``GET /changes`` for one day of changes.
 
-    .venv/bin/python bench/audit.py --triples 1M [--seed 42] [--rounds 3] [--day 100] [--history 10000] [--json]
+    .venv/bin/python bench/audit.py --triples 1M [--seed 42] [--sources 8] [--rounds 3] [--day 100] [--history 10000] [--json]
 
 On a generated world (``fimigraph generate``, bulk-loaded and reasoned as ``bench/run.py`` does, kept
 under ``bench/out/store-audit-<size>-s<seed>``), further reports of the same world
@@ -8,10 +8,13 @@ under ``bench/out/store-audit-<size>-s<seed>``), further reports of the same wor
 once without, in alternating order: without is the store's change as ``reason.apply`` makes it
 (``prepare_put`` / ``prepare_retract``, then ``apply``); with is what the API and CLI do
 (``ingest.write_document`` / ``ingest.retract``: the document kept as received, the effect on the
-conclusions computed from the engine's delta and written in the same transaction). Then ``--day``
-changes are made (adds and retracts, logged) after ``--history`` older changes, backdated, and
-``GET /changes?since=<the day's start>`` is timed through FastAPI's TestClient. The machine's load
-average is printed with each phase: on a shared machine, compare the two variants, not runs.
+conclusions computed from the engine's delta and written in the same transaction). The log's own
+work (keeping the document, computing the effects and the record) is timed apart too, since a
+change's time varies far more from one run to the next than that work takes. Then ``--history``
+older changes and ``--day`` changes of today are written to the log (records as the changes above
+wrote them, with as many effects), and ``GET /changes?since=<today>`` is timed through FastAPI's
+TestClient. The machine's load average is printed with each phase: on a shared machine, compare
+the two variants, not runs.
 """
 
 from __future__ import annotations
@@ -29,10 +32,6 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 OUT = BENCH / "out"
 sys.path.insert(0, str(BENCH.parent / "service"))  # run from a checkout without installing
-
-SOURCES = 8
-"""Further reports added and retracted (what follows from one varies a lot)."""
-
 
 def _load() -> str:
     one, five, fifteen = os.getloadavg()
@@ -80,89 +79,108 @@ def _timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:
     return time.perf_counter() - started, result
 
 
-def change_cost(store: Any, *, size: int, seed: int, rounds: int) -> dict[str, Any]:
+class _Stopwatch:
+    """Time spent in the change log's own work (document kept, effects and record computed), by wrapping it."""
+
+    def __init__(self) -> None:
+        from fimigraph import changelog, ingest, originals
+
+        self.seconds = 0.0
+        recorder, keep = changelog.recorder, originals.keep
+
+        def timed_recorder(store: Any, note: Any) -> Any:
+            record = recorder(store, note)
+
+            def timed(added: Any, removed: Any) -> str:
+                took, update = _timed(record, added, removed)
+                self.seconds += took
+                return update
+
+            return timed
+
+        def timed_keep(store: Any, data: bytes) -> str:
+            took, sha = _timed(keep, store, data)
+            self.seconds += took
+            return sha
+
+        changelog.recorder, ingest.originals.keep = timed_recorder, timed_keep
+
+    def lap(self) -> float:
+        """Seconds since the last lap."""
+        took, self.seconds = self.seconds, 0.0
+        return took
+
+
+def change_cost(store: Any, *, size: int, seed: int, sources: int, rounds: int) -> dict[str, Any]:
     """Each extra source added and retracted ``rounds`` times with the log and as many without, alternating."""
     from fimigraph import reason
     from fimigraph.generate import extra_source
     from fimigraph.ingest import read_document, retract, write_document
 
-    def plain(doc: Any) -> tuple[float, float]:
+    watch = _Stopwatch()
+
+    def plain(doc: Any) -> tuple[float, float, float]:
         add, _ = _timed(lambda: reason.apply(store, store.prepare_put(doc.source_iri, doc.metadata, doc.claims, replace=False)))
         gone, _ = _timed(lambda: reason.apply(store, store.prepare_retract(doc.id)[1]))
-        return add, gone
+        return add, gone, 0.0
 
-    def logged(doc: Any) -> tuple[float, float]:
+    def logged(doc: Any) -> tuple[float, float, float]:
         add, _ = _timed(write_document, store, doc, actor="bench")
         gone, _ = _timed(retract, store, doc.id, actor="bench")
-        return add, gone
+        return add, gone, watch.lap()
 
     runs = []
-    for n in range(SOURCES):
+    for n in range(sources):
         _, turtle = extra_source(triples=size, seed=seed, n=n)
         doc = read_document(turtle.encode(), media_type="text/turtle")
-        times: dict[str, list[tuple[float, float]]] = {"plain": [], "logged": []}
+        times: dict[str, list[tuple[float, float, float]]] = {"plain": [], "logged": []}
         for r in range(rounds):
             order = ("plain", "logged") if r % 2 == 0 else ("logged", "plain")  # the store's drift falls on both
             for variant in order:
                 times[variant].append((plain if variant == "plain" else logged)(doc))
+                _say(f"source {n}, round {r}, {variant}: add {times[variant][-1][0]:.3f} s, retract {times[variant][-1][1]:.3f} s")
         run = {"source_triples": len(doc.metadata) + len(doc.claims)}
-        for variant, pairs in times.items():
-            run[f"{variant}_add"] = statistics.median(a for a, _ in pairs)
-            run[f"{variant}_retract"] = statistics.median(g for _, g in pairs)
+        for variant, triples in times.items():
+            run[f"{variant}_add"] = statistics.median(a for a, _, _ in triples)
+            run[f"{variant}_retract"] = statistics.median(g for _, g, _ in triples)
+        run["log_work"] = statistics.median(w for _, _, w in times["logged"])  # for an add and a retract
         runs.append(run)
-        _say(f"source {n}: add {run['plain_add']:.3f} → {run['logged_add']:.3f} s, "
-             f"retract {run['plain_retract']:.3f} → {run['logged_retract']:.3f} s")
 
     def total(key: str) -> float:
         return sum(r[key] for r in runs)
 
+    plain_total = total("plain_add") + total("plain_retract")
     return {
         "runs": runs,
         "add_plain_median": statistics.median(r["plain_add"] for r in runs),
         "add_logged_median": statistics.median(r["logged_add"] for r in runs),
         "retract_plain_median": statistics.median(r["plain_retract"] for r in runs),
         "retract_logged_median": statistics.median(r["logged_retract"] for r in runs),
-        "overhead_add": total("logged_add") / total("plain_add") - 1,
-        "overhead_retract": total("logged_retract") / total("plain_retract") - 1,
-        "overhead_all": (total("logged_add") + total("logged_retract")) / (total("plain_add") + total("plain_retract")) - 1,
+        "overhead": (total("logged_add") + total("logged_retract")) / plain_total - 1,
+        "log_work_share": total("log_work") / plain_total,
+        "log_work_median_ms": statistics.median(r["log_work"] for r in runs) * 1000,
     }
 
 
-def backdate_history(store: Any, count: int, *, effects: int = 5, batch: int = 500) -> float:
-    """``count`` older changes, one a minute before today, each with ``effects`` effects: a log with a past."""
+def write_records(store: Any, count: int, *, start: datetime, effects: list[int], batch: int = 200) -> float:
+    """``count`` changes in the log, one a second from ``start``, with as many effects as ``effects`` gives in turn."""
     from fimigraph.changelog import Note, new_change, record_sparql
     from fimigraph.effects import Effect
-    from fimigraph.vocab import BASE
+    from fimigraph.vocab import BASE, FIMI
 
-    start = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(minutes=count + 1)
     started = time.perf_counter()
     for first in range(0, count, batch):
         parts = []
         for k in range(first, min(first + batch, count)):
-            source = f"{BASE}bench/history/{k % 97}"
-            note = Note("ingest", source, f"history-{k % 97}", "bench", new_change(), started=start + timedelta(minutes=k),
-                        source_label=f"an earlier report {k % 97}", triples_added=100, claims_added=8)
-            found = [Effect("added", f"{BASE}inferred/bench-{k}-{e}", "https://w3id.org/fimigraph/ontology#AttributionLink",
-                            f"{BASE}bench/subject/{(k * 7 + e) % 1000}", f"{BASE}bench/state/{e}",
-                            grade_after="https://w3id.org/fimigraph/ontology#PartyLinked", confidence_after=40)
-                     for e in range(effects)]
+            note = Note("ingest", f"{BASE}bench/source/{k % 97}", f"bench-{k % 97}", "bench", new_change(),
+                        started=start + timedelta(seconds=k), source_label=f"a report {k % 97}", triples_added=100, claims_added=8)
+            found = [Effect("added", f"{BASE}inferred/bench-{k}-{e}", str(FIMI.AttributionLink), f"{BASE}bench/subject/{(k * 7 + e) % 1000}",
+                            f"{BASE}bench/state/{e % 20}", grade_after=str(FIMI.PartyLinked), confidence_after=40,
+                            subject_label=f"subject {(k * 7 + e) % 1000}", state_label=f"state {e % 20}")
+                     for e in range(effects[k % len(effects)])]
             parts.append(record_sparql(note, found, inferred_added=50, inferred_removed=0))
         store.update(" ;\n".join(parts))
     return time.perf_counter() - started
-
-
-def day_of_changes(store: Any, *, size: int, seed: int, count: int) -> datetime:
-    """``count`` logged changes (extra sources added and retracted in turn); when the first began."""
-    from fimigraph.generate import extra_source
-    from fimigraph.ingest import read_document, retract, write_document
-
-    since = datetime.now(timezone.utc)
-    docs = [read_document(extra_source(triples=size, seed=seed, n=n)[1].encode(), media_type="text/turtle") for n in range(SOURCES)]
-    for k in range(count // 2):
-        doc = docs[k % len(docs)]
-        write_document(store, doc, actor="bench")
-        retract(store, doc.id, actor="bench")
-    return since
 
 
 def changes_speed(store: Any, since: datetime, *, repeat: int = 30) -> dict[str, Any]:
@@ -194,11 +212,13 @@ def changes_speed(store: Any, since: datetime, *, repeat: int = 30) -> dict[str,
 
 def main() -> int:
     """Run the bench and print a summary (or JSON)."""
+    from fimigraph.changes import changes
     from fimigraph.generate import parse_count
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--triples", default="1M")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--sources", type=int, default=8, help="extra reports added and retracted")
     parser.add_argument("--rounds", type=int, default=3, help="adds and retracts of each source, per variant")
     parser.add_argument("--day", type=int, default=100, help="changes in the day /changes is asked about")
     parser.add_argument("--history", type=int, default=10000, help="older changes in the log before that day")
@@ -207,31 +227,33 @@ def main() -> int:
     args = parser.parse_args()
     size = parse_count(args.triples)
     store = _store(size, args.triples, args.seed, args.fresh)
-    result: dict[str, Any] = {"triples": args.triples, "seed": args.seed, "cores": os.cpu_count()}
+    result: dict[str, Any] = {"triples": args.triples, "seed": args.seed, "cores": os.cpu_count(), "load_before": _load()}
     _say("changes with and without the log")
-    result["load_before"] = _load()
-    result["change"] = change_cost(store, size=size, seed=args.seed, rounds=args.rounds)
+    begun = datetime.now(timezone.utc)
+    result["change"] = change_cost(store, size=size, seed=args.seed, sources=args.sources, rounds=args.rounds)
     result["load_after_changes"] = _load()
-    since = day_of_changes(store, size=size, seed=args.seed, count=args.day)
-    _say(f"/changes, a day of {args.day} changes and no older ones")
-    result["changes_day_only"] = changes_speed(store, since)
-    _say(f"backdating {args.history} older changes")
-    result["history_seconds"] = backdate_history(store, args.history)
+    # The log's records of those changes tell how many effects a change of this world has.
+    effects = [c["effects_total"] for c in changes(store, since=begun, limit=1000)[1]] or [5]
+    result["effects_per_change"] = {"median": statistics.median(effects), "max": max(effects), "changes": len(effects)}
+    today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    _say(f"writing {args.history} older changes and {args.day} of today to the log")
+    result["history_seconds"] = write_records(store, args.history, start=today - timedelta(days=30), effects=effects)
+    day_start = datetime.now(timezone.utc)
+    write_records(store, args.day, start=day_start, effects=effects)
     _say(f"/changes, a day of {args.day} changes after {args.history} older ones")
-    result["changes_with_history"] = changes_speed(store, since)
+    result["changes"] = changes_speed(store, day_start)
     result["load_after"] = _load()
     store.flush()
     if args.json:
         print(json.dumps(result, indent=1))
         return 0
     c = result["change"]
-    print(f"add: {c['add_plain_median']:.3f} s without the log, {c['add_logged_median']:.3f} s with (median of {SOURCES} sources); "
-          f"retract: {c['retract_plain_median']:.3f} → {c['retract_logged_median']:.3f} s; "
-          f"overhead (sums): add {c['overhead_add']:+.1%}, retract {c['overhead_retract']:+.1%}, all {c['overhead_all']:+.1%}")
-    for name in ("changes_day_only", "changes_with_history"):
-        for query, r in result[name].items():
-            print(f"/changes ({name}, {query}): p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, {r['changes']} changes, {r['bytes']} bytes")
-    print(f"machine: {result['load_before']} before, {result['load_after']} after")
+    print(f"add: {c['add_plain_median']:.3f} s without the log, {c['add_logged_median']:.3f} s with (median of {args.sources} sources); "
+          f"retract: {c['retract_plain_median']:.3f} → {c['retract_logged_median']:.3f} s; overhead (sums) {c['overhead']:+.1%}; "
+          f"the log's own work {c['log_work_median_ms']:.0f} ms a source (add + retract), {c['log_work_share']:.1%} of the changes' time")
+    for query, r in result["changes"].items():
+        print(f"/changes ({query}): p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, {r['changes']} changes, {r['bytes']} bytes")
+    print(f"effects a change: {result['effects_per_change']}; machine: {result['load_before']} before, {result['load_after']} after")
     return 0
 
 
