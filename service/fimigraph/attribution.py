@@ -11,7 +11,7 @@ from .errors import InputError, NotFound
 from .ontology import grade_ranks, marking_ranks, notations
 from .ruleset import rule_labels
 from .store import GraphStore, iri_batches, lateral_optional
-from .vocab import INFERRED, INFERRED_GRAPH
+from .vocab import CHANGES_GRAPH, INFERRED, INFERRED_GRAPH
 
 
 def confidence_label(confidence: int | None) -> str | None:
@@ -47,8 +47,10 @@ def labels(store: GraphStore, iris: set[str]) -> dict[str, str]:
 
 
 def subject_exists(store: GraphStore, subject: str) -> bool:
-    """Whether any graph mentions the subject."""
-    return bool(store.select("SELECT ?x WHERE { { ?x ?p ?o } UNION { ?s ?p ?x } } LIMIT 1", bind={"x": subject}))
+    """Whether any graph mentions the subject, the change log aside (it remembers what was retracted)."""
+    return bool(store.select(
+        f"SELECT ?x WHERE {{ GRAPH ?g {{ {{ ?x ?p ?o }} UNION {{ ?s ?p ?x }} }} FILTER(?g != <{CHANGES_GRAPH}>) }} LIMIT 1",
+        bind={"x": subject}))
 
 
 # pyoxigraph's union default graph yields a triple once per graph that holds it (entities
@@ -116,7 +118,8 @@ def _proof_sources(store: GraphStore, links: list[str]) -> dict[str, list[str]]:
     return found
 
 
-def _negative_findings(store: GraphStore, subject: str) -> list[dict[str, Any]]:
+def negative_findings(store: GraphStore, subject: str) -> list[dict[str, Any]]:
+    """The negative findings about a subject (at states), each with the claim, source and quote it rests on."""
     rows = store.select(
         f"""
         SELECT DISTINCT ?finding ?state ?directness ?confidence ?path ?claim ?source ?quote ?marking WHERE {{
@@ -183,6 +186,11 @@ def _conflicts(store: GraphStore, subject: str) -> list[dict[str, Any]]:
             }}
             """
         )}
+    return conflict_sides(store, found)
+
+
+def conflict_sides(store: GraphStore, found: set[str]) -> list[dict[str, Any]]:
+    """The sides of these conflicts, each with the sources and quotes under it: one row per (conflict, side, source, quote)."""
     if not found:
         return []
     values = " ".join(f"<{c}>" for c in sorted(found))
@@ -232,7 +240,7 @@ def attribution(store: GraphStore, subject: str) -> dict[str, Any]:
     if not subject_exists(store, subject):
         raise NotFound(f"no source mentions {subject}")
     links = _links(store, subject)
-    findings = _negative_findings(store, subject)
+    findings = negative_findings(store, subject)
     conflicts = _conflicts(store, subject)
     iris = {subject}
     for row in links:
@@ -284,11 +292,12 @@ def attribution(store: GraphStore, subject: str) -> dict[str, Any]:
             }
             for r in findings
         ],
-        "conflicts": _group_conflicts(conflicts, names),
+        "conflicts": group_conflicts(conflicts, names),
     }
 
 
-def _group_conflicts(rows: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str, Any]]:
+def group_conflicts(rows: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str, Any]]:
+    """Rows of :func:`conflict_sides` as one entry per conflict, its sides each with their sources and quotes."""
     grouped: dict[str, dict[str, Any]] = {}
     for r in rows:
         entry = grouped.setdefault(

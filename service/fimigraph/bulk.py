@@ -51,7 +51,7 @@ from .reason import DEFAULT_ENGINE
 from .store import GraphStore, iri_batches, source_id
 from .validate import quiet_literal_warnings, validate_graph
 from .views import rank_of
-from .vocab import DCTERMS, FIMI, INFERRED_GRAPH, ONTOLOGY_GRAPH, RDF, SOURCE_GRAPH_PREFIX, SOURCES_GRAPH, XSD
+from .vocab import CHANGES_GRAPH, DCTERMS, FIMI, INFERRED_GRAPH, ONTOLOGY_GRAPH, RDF, SOURCE_GRAPH_PREFIX, SOURCES_GRAPH, XSD
 
 BULK_FORMATS: dict[str, ox.RdfFormat] = {".nq": ox.RdfFormat.N_QUADS, ".trig": ox.RdfFormat.TRIG}
 """What ``load --bulk`` reads, by file extension (each may also end in ``.gz``)."""
@@ -62,6 +62,8 @@ CHUNK_TRIPLES = 20_000
 _SOURCES = ox.NamedNode(str(SOURCES_GRAPH))
 _ONTOLOGY = ox.NamedNode(str(ONTOLOGY_GRAPH))
 _INFERRED = ox.NamedNode(str(INFERRED_GRAPH))
+_CHANGES = ox.NamedNode(str(CHANGES_GRAPH))
+_RECEIVED_AS = ox.NamedNode(str(FIMI.receivedAs))
 _IDENTIFIER = ox.NamedNode(str(DCTERMS.identifier))
 _SUBMITTED = ox.NamedNode(str(DCTERMS.dateSubmitted))
 _TYPE = ox.NamedNode(str(RDF.type))
@@ -234,11 +236,13 @@ def read_dataset(paths: Iterable[Path], *, progress: OnProgress = _no_progress) 
                             bucket = claims[name] = {}
                             first_seen[name] = (path, fmt, index)
                         bucket[quad] = None
+                    elif g == _CHANGES:
+                        continue  # the exporting store's change log, found in exports: this store keeps its own
                     elif g == _SOURCES:
                         subject = quad.subject
-                        if subject in (_ONTOLOGY, _INFERRED, _SOURCES):
+                        if subject in (_ONTOLOGY, _INFERRED, _SOURCES) or quad.predicate == _RECEIVED_AS:
                             # The store's own notes (its ontology's fingerprint, its inferred graph's size,
-                            # its count of changes), found in exports: not data.
+                            # its count of changes, the documents it kept), found in exports: not data.
                             continue
                         if not isinstance(subject, ox.NamedNode):
                             raise InputError(

@@ -743,6 +743,122 @@ def version() -> None:
     out.print(__version__)
 
 
+# -- auditing: the change log, documents as received, why not, conflicts ------------------------------
+
+LimitOpt = Annotated[int, typer.Option("--limit", min=1, metavar="N", help="At most this many (one page).")]
+OffsetOpt = Annotated[int, typer.Option("--offset", min=0, metavar="N", help="Skip this many first (the pages before).")]
+
+
+def _page_line(page: list[Any], offset: int, total: int, noun: str) -> str:
+    """``1–3 of 3 change(s)``: which part of how many a page shows."""
+    return f"{offset + 1}–{offset + len(page)} of {total} {noun}(s)" if page else f"none of {total} {noun}(s)"
+
+
+@app.command()
+def changes(
+    since: Annotated[str | None, typer.Option("--since", metavar="DATE", help="Changes made at or after this date (2024-05-02) or time (2024-05-02T14:00:00Z, UTC unless an offset is given).")] = None,
+    subject: Annotated[str | None, typer.Option("--subject", metavar="IRI", help="Only effects on conclusions about this subject.")] = None,
+    state: Annotated[str | None, typer.Option("--state", metavar="IRI", help="Only effects on conclusions about this state.")] = None,
+    source: Annotated[str | None, typer.Option("--source", metavar="ID", help="Only changes of this source (id or IRI), retracted ones too.")] = None,
+    limit: LimitOpt = 100,
+    offset: OffsetOpt = 0,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What each ingest, replace and retraction changed in the conclusions, and who made it, oldest first."""
+    from .changes import changes as read_changes, parse_since
+
+    moment = parse_since(since) if since else None
+    total, page = read_changes(_open(_settings(store), read_only=True), since=moment, subject=subject, state=state, source=source,
+                               limit=limit, offset=offset)
+    if as_json:
+        _print_json({"total": total, "changes": page})
+        return
+    for entry in page:
+        out.print(_change_head(entry), highlight=False)
+        for effect in entry["effects"]:
+            out.print(f"    {effect['text']}", highlight=False)
+    out.print(_page_line(page, offset, total, "change"), highlight=False)
+
+
+def _change_head(entry: dict[str, Any]) -> str:
+    """A change's first line: when, who, what, which source and document."""
+    document = entry["document"] or entry["previous_document"]
+    sha = f", document sha256 {document['sha256'][:12]}…" if document else ""
+    verb = {"ingest": "loaded", "replace": "replaced", "retract": "retracted"}[entry["kind"]]
+    return (f"#{entry['sequence']} {entry['started'][:19].replace('T', ' ')} UTC {entry['actor']} {verb} "
+            f"{entry['source_label'] or entry['source']} ({entry['source_id']}{sha}): "
+            f"{entry['claims_added']} claim(s) in, {entry['claims_removed']} out; "
+            f"{len(entry['effects'])} conclusion(s) changed" + ("" if entry["effects"] else " (none)"))
+
+
+@app.command()
+def original(
+    source_id: Annotated[str, typer.Argument(metavar="ID", help="Id (or IRI) of a source.")],
+    sha256: Annotated[str | None, typer.Option("--sha256", metavar="HEX", help="A version by its checksum (from `fimigraph changes`), also of a replaced or retracted source.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write the document to FILE instead of standard output.")] = None,
+    store: StoreOpt = None,
+) -> None:
+    """The document of a source exactly as it was submitted (bytes checked against their SHA-256)."""
+    from .originals import original as original_of
+
+    doc = original_of(_open(_settings(store), read_only=True), source_id, sha256=sha256)
+    if output is None:
+        sys.stdout.buffer.write(doc.data)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        output.write_bytes(doc.data)
+    except OSError as exc:
+        raise InputError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    err.print(f"wrote {len(doc.data)} bytes ({doc.media_type}, sha256 {doc.sha256}) to {output}", highlight=False)
+
+
+@app.command("why-not")
+def why_not(
+    subject: Annotated[str, typer.Argument(metavar="SUBJECT", help="IRI of an account, actor or campaign.")],
+    state: Annotated[str, typer.Argument(metavar="STATE", help="IRI of a state (or state organ).")],
+    grade: Annotated[str, typer.Argument(metavar="GRADE", help="state-official, state-controlled, state-linked, party-linked or state-aligned.")],
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What a link of that grade would need: each rule that could give it, what it finds and what it lacks, and what stands against it."""
+    from .whynot import render_text as render_why_not, why_not as why_not_of
+
+    answer = why_not_of(_open(_settings(store), read_only=True), subject, state, grade)
+    if as_json:
+        _print_json(answer)
+    else:
+        sys.stdout.write(render_why_not(answer))
+
+
+@app.command("conflicts")
+def list_conflicts(
+    state: Annotated[str | None, typer.Option("--state", metavar="IRI", help="Only conflicts about this state.")] = None,
+    subject: Annotated[str | None, typer.Option("--subject", metavar="IRI", help="Only conflicts about this subject.")] = None,
+    source: Annotated[str | None, typer.Option("--source", metavar="ID", help="Only conflicts a side of which rests on this source (id or IRI).")] = None,
+    limit: LimitOpt = 50,
+    offset: OffsetOpt = 0,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Conflicts to review: both sides of each, with their sources and quotes."""
+    from .conflicts import conflicts
+
+    total, page = conflicts(_open(_settings(store), read_only=True), state=state, subject=subject, source=source,
+                            limit=limit, offset=offset)
+    if as_json:
+        _print_json({"total": total, "conflicts": page})
+        return
+    for c in page:
+        about = (c["subject_label"] or c["subject"]) + (f" → {c['state_label'] or c['state']}" if c["state"] else "")
+        out.print(f"• {c['kind']}: {about}  <{c['conflict']}>", highlight=False)
+        for side in c["sides"]:
+            for s in side["sources"]:
+                out.print(f"    {side['type']} per {s['source_label'] or s['source']}: “{s['quote']}”", highlight=False)
+    out.print(_page_line(page, offset, total, "conflict"), highlight=False)
+
+
 def main() -> None:
     """Entry point of the ``fimigraph`` script: one-line errors, meaningful exit codes."""
     quiet_literal_warnings()

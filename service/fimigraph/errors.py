@@ -17,6 +17,7 @@
     ├── AlreadyExists              409  a source with that IRI is loaded already
     ├── StoreError                 503  the store cannot be opened (locked, bad path), written or compacted
     ├── TooManyQueries             503  every query worker is busy and the queue is full (with Retry-After)
+    ├── CorruptDocument            500  a document kept as received no longer matches its checksum
     ├── ConfigError                  -  a setting is wrong; raised at start-up
     └── AddressInUse                 -  the server cannot listen: another program holds its address and port
 
@@ -134,6 +135,10 @@ class StoreError(FimigraphError):
 class TooManyQueries(FimigraphError):
     status, exit_code, title, slug = 503, 6, "Too many queries", "too-many-queries"
     headers = {"Retry-After": "1"}
+
+
+class CorruptDocument(FimigraphError):
+    status, exit_code, title, slug = 500, 9, "Stored document corrupt", "corrupt-document"
 
 
 class ConfigError(FimigraphError):

@@ -14,10 +14,11 @@ import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF
 
-from . import reason
+from . import changelog, originals, reason
 from .errors import Inconsistent, InputError, ParseError, UnsupportedFormat, ValidationError
 from .limits import DEFAULTS, Limits, bounded, check_json, check_literal, check_size, check_xml
 from .ontology import source_classes
+from .originals import Received
 from .reason import DEFAULT_ENGINE, InferenceReport
 from .store import GraphStore, SourceInfo, source_id
 from .validate import validate_graph
@@ -61,6 +62,8 @@ class SourceDocument:
     metadata: Graph
     claims: Graph
     warnings: tuple[str, ...] = ()
+    received: Received | None = None
+    """The document as submitted, kept with the source (None: a document put together by code)."""
 
     @property
     def id(self) -> str:
@@ -79,6 +82,8 @@ class IngestResult:
     replaced: bool
     inferred: int
     warnings: tuple[str, ...]
+    change: str
+    """The change log's record of this ingest or replace (``GET /changes``)."""
 
 
 def media_type_for(filename: str | None, declared: str | None) -> str:
@@ -200,7 +205,8 @@ def read_document(data: bytes, *, media_type: str, base_iri: str | None = None, 
         raise ValidationError(outcome.summary(), extra={"results": outcome.results, "report": outcome.text})
     source_iri, metadata, claims = split_document(graph)
     check_store_metadata(metadata)
-    return SourceDocument(source_iri, metadata, with_source_marking(source_iri, metadata, claims), warnings)
+    return SourceDocument(source_iri, metadata, with_source_marking(source_iri, metadata, claims), warnings,
+                          Received(data, media_type))
 
 
 def with_source_marking(source_iri: str, metadata: Graph, claims: Graph) -> Graph:
@@ -215,14 +221,36 @@ def with_source_marking(source_iri: str, metadata: Graph, claims: Graph) -> Grap
     return claims
 
 
-def write_document(store: GraphStore, doc: SourceDocument, *, replace: bool = False, engine: str = DEFAULT_ENGINE) -> IngestResult:
-    """Write a validated document with its inferences, in one transaction: all or nothing."""
+def write_document(store: GraphStore, doc: SourceDocument, *, replace: bool = False, engine: str = DEFAULT_ENGINE,
+                   actor: str | None = None) -> IngestResult:
+    """Write a validated document with its inferences and its record in the change log, in one transaction: all or nothing.
+
+    ``actor``: who makes the change (the API's caller, the command line's user; default: this process's user).
+    """
     with store.write_lock:
-        change = store.prepare_put(doc.source_iri, doc.metadata, doc.claims, replace=replace)  # refuses a duplicate
-        report = reason.apply(store, change, engine=engine)
+        change_iri, metadata, document = changelog.new_change(), doc.metadata, None
+        if doc.received is not None:
+            document = changelog.Document(changelog.document_node(change_iri), doc.received.sha256, doc.received.media_type,
+                                          len(doc.received.data))
+            metadata = _received_as(doc, document.iri)
+        change = store.prepare_put(doc.source_iri, metadata, doc.claims, replace=replace)  # refuses a duplicate
+        if doc.received is not None:
+            originals.keep(store, doc.received.data)  # first: the transaction below names the file
+        note = changelog.note("replace" if change.removed else "ingest", change, actor, iri=change_iri, document=document)
+        report = reason.apply(store, change, engine=engine, record=changelog.recorder(store, note))
     claims = len(set(doc.claims.subjects(RDF.type, FIMI.Claim)))
     return IngestResult(change.sid, doc.source_iri, len(doc.metadata) + len(doc.claims), claims, bool(change.removed),
-                        report.triples, doc.warnings)
+                        report.triples, doc.warnings, change_iri)
+
+
+def _received_as(doc: SourceDocument, document: str) -> Graph:
+    """The source's description, saying which document it was received as (the store's to say: any it had goes)."""
+    metadata = Graph()
+    for triple in doc.metadata:
+        if triple[1] != FIMI.receivedAs:  # a document exported from GET /sources/{id} names its own
+            metadata.add(triple)
+    metadata.add((URIRef(doc.source_iri), FIMI.receivedAs, URIRef(document)))
+    return metadata
 
 
 def ingest(
@@ -235,12 +263,13 @@ def ingest(
     engine: str = DEFAULT_ENGINE,
     owl_check: bool = False,
     limits: Limits = DEFAULTS,
+    actor: str | None = None,
 ) -> IngestResult:
-    """Parse (within ``limits``), validate and write one source document (``owl_check``: refuse one that contradicts the ontology's OWL axioms)."""
+    """Parse (within ``limits``), validate and write one source document (``owl_check``: refuse one that contradicts the ontology's OWL axioms; ``actor``: see :func:`write_document`)."""
     doc = read_document(data, media_type=media_type, base_iri=base_iri, limits=limits)
     if owl_check:
         check_consistency(doc.metadata + doc.claims)
-    return write_document(store, doc, replace=replace, engine=engine)
+    return write_document(store, doc, replace=replace, engine=engine, actor=actor)
 
 
 def check_consistency(graph: Graph) -> None:
@@ -253,10 +282,11 @@ def check_consistency(graph: Graph) -> None:
         raise Inconsistent(f"the document contradicts the ontology ({broken})", extra=report.as_dict())
 
 
-
-def retract(store: GraphStore, sid: str, *, engine: str = DEFAULT_ENGINE) -> tuple[SourceInfo, InferenceReport]:
-    """Remove a source (by id or IRI) and the inferences that rested on it, in one transaction."""
+def retract(store: GraphStore, sid: str, *, engine: str = DEFAULT_ENGINE,
+            actor: str | None = None) -> tuple[SourceInfo, InferenceReport]:
+    """Remove a source (by id or IRI) and the inferences that rested on it, with its record in the change log, in one transaction."""
     with store.write_lock:
         info, change = store.prepare_retract(sid)
-        report = reason.apply(store, change, engine=engine)
+        note = changelog.note("retract", change, actor)
+        report = reason.apply(store, change, engine=engine, record=changelog.recorder(store, note))
     return info, report

@@ -35,7 +35,7 @@ from .ontology import ontology_graph, ontology_hash
 from .resources import rules_dir
 from .ruleset import rule_files, rules_graph, strata, working_properties
 from .store import GraphStore, SourceChange, ntriples
-from .views import generation_bump_sparql, inferred_rank, source_ranks
+from .views import data_sparql, generation_bump_sparql, inferred_rank, source_ranks
 from .vocab import FIMI, INFERRED_GRAPH
 
 ENGINES = ("native", "pyshacl")
@@ -214,31 +214,50 @@ def _data(verb: str, triples: Iterable[Triple]) -> str:
     return f"{verb} DATA {{ GRAPH <{INFERRED_GRAPH}> {{\n{body}}} }}"
 
 
-def _commit(store: GraphStore, first: str, added: set[Triple], removed: set[Triple], *, total: int, changes: int) -> None:
-    """Write a change and what it does to the inferred graph in one transaction."""
-    parts = [p for p in (first, _data("DELETE", removed), _data("INSERT", added)) if p]
+def _commit(store: GraphStore, first: str, added: set[Triple], removed: set[Triple], *, total: int, changes: int,
+            record: str = "") -> None:
+    """Write a change, what it does to the inferred graph and its ``record`` (an update) in one transaction."""
+    parts = [p for p in (first, _data("DELETE", removed), _data("INSERT", added), record) if p]
     parts.append(store.notes_sparql(inferred=total, changes=changes))
     store.update(" ;\n".join(parts))
 
 
-def _commit_with_views(store: GraphStore, change: SourceChange, added: set[Triple], removed: set[Triple], facts: Facts, *,
-                       total: int, generation: int) -> None:
-    """Write a change with its inferences (one transaction), then to each need-to-know view within its clearance."""
+def inferred_ranker(added: set[Triple], removed: set[Triple], facts: Facts) -> Callable[[object], int]:
+    """The rank of an inferred node's marking (:func:`fimigraph.views.inferred_rank`), read from a change's triples or the facts after it."""
     marking, derivation_of = str(FIMI.marking), str(FIMI.derivationOf)
+    given = {(s, p): o for s, p, o in (*removed, *added) if p in (marking, derivation_of)}
+    found: dict[object, int] = {}
 
     def one(node: object, prop: str) -> Any:
-        return next(iter(facts.objects(node, prop)), None)
+        value = given.get((node, prop))
+        return value if value is not None else next(iter(facts.objects(node, prop)), None)
 
-    ranks: dict[object, int] = {}
-    for s, _, _ in added:
-        if s not in ranks:
-            ranks[s] = inferred_rank(s, lambda n: one(n, marking), lambda n: one(n, derivation_of))
+    def rank(node: object) -> int:
+        if node not in found:
+            found[node] = inferred_rank(node, lambda n: one(n, marking), lambda n: one(n, derivation_of))
+        return found[node]
+
+    return rank
+
+
+def _commit_with_views(store: GraphStore, change: SourceChange, added: set[Triple], removed: set[Triple], facts: Facts, *,
+                       total: int, generation: int, record: Recorder | None = None) -> None:
+    """Write a change with its inferences and its ``record`` (one transaction), then to each need-to-know view within its clearance."""
+    rank = inferred_ranker(added, removed, facts)
     new = list(added)
-    inferred = [(q, ranks[t[0]]) for t, q in zip(new, to_quads(new, str(INFERRED_GRAPH)))]
+    inferred = [(q, rank(t[0])) for t, q in zip(new, to_quads(new, str(INFERRED_GRAPH)))]
     ranked = [*source_ranks(change.added), *inferred]
+    logged = record(added, removed, rank) if record is not None else None
+    if logged is not None:
+        ranked += logged.quads
     store.views.expect({r for _, r in ranked}, generation=generation)
-    _commit(store, change.update, added, removed, total=total, changes=1)
-    store.views.apply(ranked, [*change.removed, *to_quads(removed, str(INFERRED_GRAPH))], generation=generation + 1)
+    log_update = ""
+    if logged is not None:
+        more, fewer = logged.numbered(store.ox)
+        log_update = " ;\n".join(p for p in (data_sparql("DELETE", fewer), data_sparql("INSERT", [q for q, _ in logged.quads] + more)) if p)
+    _commit(store, change.update, added, removed, total=total, changes=1, record=log_update)
+    own = None if logged is None else {band: logged.numbered(view) for band, view in store.views.stores.items() if band >= logged.rank}
+    store.views.apply(ranked, [*change.removed, *to_quads(removed, str(INFERRED_GRAPH))], generation=generation + 1, own=own)
 
 
 def infer(store: GraphStore, *, engine: str = DEFAULT_ENGINE, on_pass: Callable[[int, int], None] | None = None) -> InferenceReport:
@@ -285,8 +304,30 @@ def recover(store: GraphStore, *, engine: str = DEFAULT_ENGINE,
     return why, infer(store, engine=engine)
 
 
-def apply(store: GraphStore, change: SourceChange, *, engine: str = DEFAULT_ENGINE) -> InferenceReport:
-    """Write a source change and bring the inferred graph up to date with it, in one transaction."""
+@dataclass(frozen=True)
+class Record:
+    """A change's record in the change log (:mod:`fimigraph.changelog`), written with the change."""
+
+    quads: list[tuple[ox.Quad, int]]
+    """Its statements, each with the rank of its marking (what a need-to-know view shows)."""
+    rank: int
+    """Its own rank: each store that shows it (the whole, a view) numbers it after the changes it shows already."""
+    numbered: Callable[[ox.Store], tuple[list[ox.Quad], list[ox.Quad]]]
+    """What a store that shows it adds and removes to number it."""
+
+
+Recorder = Callable[[set[Triple], set[Triple], Callable[[object], int]], Record]
+"""Given what a change adds to and removes from the inferred graph, and the rank of an inferred node, the change's record."""
+
+
+def apply(store: GraphStore, change: SourceChange, *, engine: str = DEFAULT_ENGINE,
+          record: Recorder | None = None) -> InferenceReport:
+    """Write a source change and bring the inferred graph up to date with it, in one transaction.
+
+    ``record``: called with the inferred triples added and removed and the rank of an inferred node,
+    before the transaction; the record it returns is part of the transaction (the change log lands
+    with the change or not at all), and reaches each view within its markings.
+    """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     started = time.perf_counter()
@@ -300,14 +341,14 @@ def apply(store: GraphStore, change: SourceChange, *, engine: str = DEFAULT_ENGI
             stored = _stored_inferred(store)
             added, removed = triples - stored, stored - triples
             facts = Facts(triples)
-            _commit_with_views(store, change, added, removed, facts, total=len(triples), generation=generation)
+            _commit_with_views(store, change, added, removed, facts, total=len(triples), generation=generation, record=record)
             return InferenceReport(engine, len(triples), passes, time.perf_counter() - started, len(added), len(removed))
         native = native_engine(store)
         delta = native.change(native.triples_of(change.added), native.triples_of(change.removed))
         total = native.size()
         try:
             _commit_with_views(store, change, delta.added, delta.removed, native.reasoner.facts, total=total,
-                               generation=generation)
+                               generation=generation, record=record)
         except BaseException:
             # The store is as it was; the engine is not: it is built again when next needed.
             _engines.pop(store, None)
@@ -317,6 +358,6 @@ def apply(store: GraphStore, change: SourceChange, *, engine: str = DEFAULT_ENGI
 
 
 __all__ = [
-    "DEFAULT_ENGINE", "ENGINES", "INFERRED_GRAPH", "INTERRUPTED", "OTHER_RULES", "PYSHACL_BACKENDS", "InferenceReport", "apply",
-    "derivation", "infer", "inferred_size", "native_engine", "new_engine", "outdated", "prepare", "pyshacl_fixpoint", "recover",
+    "DEFAULT_ENGINE", "ENGINES", "INFERRED_GRAPH", "INTERRUPTED", "OTHER_RULES", "PYSHACL_BACKENDS", "InferenceReport", "Record", "Recorder", "apply",
+    "derivation", "infer", "inferred_ranker", "inferred_size", "native_engine", "new_engine", "outdated", "prepare", "pyshacl_fixpoint", "recover",
 ]

@@ -26,6 +26,10 @@ COUNTRY = Namespace(BASE + "country/")
 """States by ISO 3166-1 alpha-2 code, ``COUNTRY["AZ"]``, where a source names a state by its code (STIX, DISARM)."""
 DISARM = Namespace(BASE + "disarm/")
 """The DISARM framework: techniques and tactics by their DISARM id (``DISARM["T0049"]``), incidents (``DISARM["I00001"]``)."""
+CHANGE = Namespace(BASE + "change/")
+"""Changes of the change log (``CHANGE[<time>-<random>]``), their effects under them, and the documents they received."""
+AGENT = Namespace(BASE + "agent/")
+"""Who made a change: ``AGENT[<percent-encoded name>]`` (a user of the command line, an API caller)."""
 
 ONTOLOGY_IRI = URIRef(BASE + "ontology")
 
@@ -34,6 +38,8 @@ ONTOLOGY_IRI = URIRef(BASE + "ontology")
 ONTOLOGY_GRAPH = GRAPH["ontology"]
 SOURCES_GRAPH = GRAPH["sources"]
 INFERRED_GRAPH = GRAPH["inferred"]
+CHANGES_GRAPH = GRAPH["changes"]
+"""The change log: every ingest, replace and retraction, and what it did to the conclusions."""
 SOURCE_GRAPH_PREFIX = str(GRAPH) + "source/"
 
 
@@ -65,7 +71,8 @@ def compact(iri: str) -> str:
 
 
 __all__ = [
-    "BASE", "COUNTRY", "DCTERMS", "DISARM", "FIMI", "FIMIR", "GRAPH", "INFERRED", "INFERRED_GRAPH", "ONTOLOGY_GRAPH",
+    "AGENT", "BASE", "CHANGE", "CHANGES_GRAPH", "COUNTRY", "DCTERMS", "DISARM", "FIMI", "FIMIR", "GRAPH", "INFERRED",
+    "INFERRED_GRAPH", "ONTOLOGY_GRAPH",
     "ONTOLOGY_IRI", "OWL", "PREFIXES", "PROV", "RDF", "RDFS", "SH", "SKOS", "SOURCES_GRAPH",
     "SKOLEM", "SOURCE_GRAPH_PREFIX", "STIX", "XSD", "compact", "source_graph",
 ]

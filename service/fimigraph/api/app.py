@@ -16,7 +16,8 @@ from ..settings import Settings, load_settings
 from ..store import GraphStore
 from ..validate import quiet_literal_warnings
 from . import problems
-from .routers import attribution, consistency, entities, explanations, health, queries, sources, sparql, workbench
+from .routers import (attribution, changes, conflicts, consistency, entities, explanations, health, queries, sources, sparql,
+                      workbench)
 
 DESCRIPTION = """Knowledge graph and graded attribution reasoning for analysts of foreign information
 manipulation and interference (FIMI). Push sources, ask SPARQL, get graded attributions
@@ -68,7 +69,7 @@ def create_app(settings: Settings | None = None, *, store: GraphStore | None = N
     app = FastAPI(title="fimigraph", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     problems.install(app)
-    for module in (sparql, sources, attribution, explanations, health, consistency):
+    for module in (sparql, sources, attribution, explanations, changes, conflicts, health, consistency):
         app.include_router(module.router)
     # The workbench: its page and assets (served from the package), and what it reads besides the API above.
     for module in (entities, queries, workbench):

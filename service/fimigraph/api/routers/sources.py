@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import asdict
 from typing import Any
 
@@ -13,6 +14,7 @@ from ...callers import Caller
 from ...errors import Forbidden, UnsupportedFormat
 from ...ingest import (ACCEPTED_MEDIA_TYPES, SourceDocument, check_consistency, media_type_for, read_document, retract,
                        write_document)
+from ...originals import original
 from ...querypool import QueryPool
 from ...store import GraphStore, SourceInfo
 from ...views import document_rank, most_restrictive, notation
@@ -94,7 +96,8 @@ async def post_source(
     if settings.owl_check:
         await run_in_threadpool(check_consistency, doc.metadata + doc.claims)
     try:
-        result = await run_in_threadpool(write_document, store, doc, replace=replace, engine=settings.engine)
+        result = await run_in_threadpool(write_document, store, doc, replace=replace, engine=settings.engine,
+                                            actor=caller.name)
     finally:  # whether it was written or failed: the workers cannot tell, so they read the store anew
         await run_in_threadpool(_changed, store, pool)
     # After the response, in the thread pool: deciding reads the store (not on the event loop), and a
@@ -141,11 +144,34 @@ def get_source(source_id: str, request: Request, store: ViewDep) -> Response:
 @router.delete("/{source_id}", summary="Retract a source", responses=documented(403, 404, 503))
 def delete_source(source_id: str, store: StoreDep, view: ViewDep, caller: EditorDep, settings: SettingsDep,
                   compactor: CompactorDep, pool: QueryPoolDep, background: BackgroundTasks) -> dict[str, Any]:
-    """Remove a source's claims; inferences that rested on them go too."""
+    """Remove a source's claims; inferences that rested on them go too (``GET /changes`` says which)."""
     view.source(source_id)  # 404 before anything is written, and for a source the caller may not see
     try:
-        info, report = retract(store, source_id, engine=settings.engine)
+        info, report = retract(store, source_id, engine=settings.engine, actor=caller.name)
     finally:  # whether it was retracted or failed: the workers read the store anew
         _changed(store, pool)
     background.add_task(compactor.compact_if_due)
     return {"deleted": _info(info), "inferred": report.triples if caller.clearance >= most_restrictive() else None}
+
+
+@router.get(
+    "/{source_id}/original",
+    summary="A source's document as submitted",
+    responses={200: {"content": {media: {} for media in ACCEPTED_MEDIA_TYPES}},
+               **documented(400, 404, _500="The kept bytes no longer match their checksum (the error is logged)")},
+)
+def get_original(
+    source_id: str,
+    store: StoreDep,
+    view: ViewDep,
+    sha256: str | None = Query(None, pattern="^[0-9a-fA-F]{64}$", description=(
+        "A version by its checksum (as GET /changes gives it), also of a replaced or retracted source; default: the loaded one.")),
+) -> Response:
+    """The exact bytes and media type that were submitted, checked against their SHA-256 (also in ``ETag`` and ``Repr-Digest``).
+
+    404 unless the caller's clearance covers every marking the document carries (its source's and its claims').
+    """
+    doc = original(view, source_id, sha256=sha256, kept=store)
+    digest = base64.b64encode(bytes.fromhex(doc.sha256)).decode()
+    # The media type as recorded, with nothing added (Starlette would append a charset to text/*).
+    return Response(doc.data, headers={"Content-Type": doc.media_type, "ETag": f'"{doc.sha256}"', "Repr-Digest": f"sha-256=:{digest}:"})
