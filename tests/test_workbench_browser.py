@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from browser import axe_violations, chromium, launch
-from support import AZERBAIJAN, CAMPAIGN, SAMPLES, running_server
+from support import AZERBAIJAN, CAMPAIGN, SAMPLES, make_token, running_server, served
+from test_audit_need_to_know import AMBER_REPORT
 
 BROWSER = chromium()
 pytestmark = pytest.mark.skipif(BROWSER is None, reason="no Chromium browser on this machine (Debian's package chromium; .ci/run installs it)")
@@ -266,3 +267,34 @@ def test_the_token_pasted_goes_with_every_call_until_forgotten(visit: Visit) -> 
     expect(page.locator("main[data-state=ready]")).to_be_attached()
     api = [r for r in visit.requests if "/attribution?" in r.url]
     assert api and all("authorization" not in r.headers for r in api)
+
+
+def test_the_find_pages_changes_and_conflicts_are_those_the_tokens_clearance_covers(browser: Any, seed_template: Path,
+                                                                                    tmp_path: Path) -> None:
+    """With an AMBER report beside the seed case: a GREEN reader's token lists neither its load nor its conflict; a RED one both."""
+    store = tmp_path / "store"
+    shutil.copytree(seed_template, store)
+    with served(store) as server:
+        request = urllib.request.Request(f"{server.url}/sources", data=AMBER_REPORT, method="POST", headers={
+            "Content-Type": "text/turtle", "Authorization": f"Bearer {server.token}"})
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            assert answer.status == 201
+        tab = Visit(browser, server.url, tmp_path)
+        try:
+            page = tab.open()
+            for clearance, sees in (("green", False), ("red", True)):
+                page.get_by_label("API token").fill(make_token(store, role="reader", clearance=clearance, name=f"{clearance} reader"))
+                page.get_by_role("button", name="Use", exact=True).click()
+                page.reload()
+                changes, conflicts = page.locator("#changes"), page.locator("#conflicts")
+                expect(changes).to_contain_text("Viginum report on the #boycottparis2024 campaign")
+                expect(conflicts.locator("p, li").first).to_be_attached()
+                if sees:
+                    expect(changes).to_contain_text("A partner's AMBER note (test)")
+                    expect(conflicts).to_contain_text("The partner attributes the campaign to Baku (amber test)")
+                else:
+                    expect(changes).not_to_contain_text("AMBER note")
+                    expect(conflicts).to_contain_text("No conflict to review.")
+                tab.shot(f"find-{clearance}")
+        finally:
+            tab.close()
