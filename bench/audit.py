@@ -11,9 +11,10 @@ once without, in alternating order: without is the store's change as ``reason.ap
 conclusions computed from the engine's delta and written in the same transaction). The log's own
 work (keeping the document, computing the effects and the record) is timed apart too, since a
 change's time varies far more from one run to the next than that work takes. Then ``--history``
-older changes and ``--day`` changes of today are written to the log (records as the changes above
-wrote them, with as many effects), and ``GET /changes?since=<today>`` is timed through FastAPI's
-TestClient. The machine's load average is printed with each phase: on a shared machine, compare
+older changes and ``--day`` changes of today are written to the log and its need-to-know views
+(records as the changes above wrote them, with as many effects, most CLEAR, some GREEN and AMBER:
+up to three records a change), and ``GET /changes?since=<today>`` is timed through FastAPI's
+TestClient, for a TLP:RED reader (the whole store) and for the anonymous TLP:CLEAR one (its view). The machine's load average is printed with each phase: on a shared machine, compare
 the two variants, not runs.
 """
 
@@ -91,10 +92,10 @@ class _Stopwatch:
         def timed_recorder(store: Any, note: Any) -> Any:
             record = recorder(store, note)
 
-            def timed(added: Any, removed: Any) -> str:
-                took, update = _timed(record, added, removed)
+            def timed(*args: Any) -> Any:
+                took, made = _timed(record, *args)
                 self.seconds += took
-                return update
+                return made
 
             return timed
 
@@ -162,24 +163,31 @@ def change_cost(store: Any, *, size: int, seed: int, sources: int, rounds: int) 
     }
 
 
-def write_records(store: Any, count: int, *, start: datetime, effects: list[int], batch: int = 200) -> float:
-    """``count`` changes in the log, one a second from ``start``, with as many effects as ``effects`` gives in turn."""
-    from fimigraph.changelog import Note, new_change, record_sparql
+RANKS = (0, 0, 0, 1, 2)
+"""The markings' ranks of the effects of the records written, in turn: most CLEAR, some GREEN and AMBER (records at up to three markings)."""
+
+
+def write_records(store: Any, count: int, *, start: datetime, effects: list[int]) -> float:
+    """``count`` changes in the log, one a second from ``start``, with as many effects as ``effects`` gives in turn, in the store and its views."""
+    from fimigraph.changelog import Note, new_change, record
     from fimigraph.effects import Effect
+    from fimigraph.views import data_sparql
     from fimigraph.vocab import BASE, FIMI
 
     started = time.perf_counter()
-    for first in range(0, count, batch):
-        parts = []
-        for k in range(first, min(first + batch, count)):
-            note = Note("ingest", f"{BASE}bench/source/{k % 97}", f"bench-{k % 97}", "bench", new_change(),
-                        started=start + timedelta(seconds=k), source_label=f"a report {k % 97}", triples_added=100, claims_added=8)
-            found = [Effect("added", f"{BASE}inferred/bench-{k}-{e}", str(FIMI.AttributionLink), f"{BASE}bench/subject/{(k * 7 + e) % 1000}",
-                            f"{BASE}bench/state/{e % 20}", grade_after=str(FIMI.PartyLinked), confidence_after=40,
-                            subject_label=f"subject {(k * 7 + e) % 1000}", state_label=f"state {e % 20}")
-                     for e in range(effects[k % len(effects)])]
-            parts.append(record_sparql(note, found, inferred_added=50, inferred_removed=0))
-        store.update(" ;\n".join(parts))
+    generation = store.generation()
+    for k in range(count):
+        note = Note("ingest", f"{BASE}bench/source/{k % 97}", f"bench-{k % 97}", "bench", new_change(),
+                    started=start + timedelta(seconds=k), source_label=f"a report {k % 97}", triples_added=100, claims_added=8)
+        found = [Effect("added", f"{BASE}inferred/bench-{k}-{e}", str(FIMI.AttributionLink), f"{BASE}bench/subject/{(k * 7 + e) % 1000}",
+                        f"{BASE}bench/state/{e % 20}", grade_after=str(FIMI.PartyLinked), confidence_after=40,
+                        subject_label=f"subject {(k * 7 + e) % 1000}", state_label=f"state {e % 20}", rank=RANKS[e % len(RANKS)])
+                 for e in range(effects[k % len(effects)])]
+        made = record(note, found)
+        more, fewer = made.numbered(store.ox)
+        store.update(" ;\n".join(p for p in (data_sparql("DELETE", fewer), data_sparql("INSERT", [q for q, _ in made.quads] + more)) if p))
+        own = {band: made.numbered(view) for band, view in store.views.stores.items() if band >= made.rank}
+        store.views.apply(made.quads, [], generation=generation, own=own)
     return time.perf_counter() - started
 
 
@@ -191,22 +199,25 @@ def changes_speed(store: Any, since: datetime, *, repeat: int = 30) -> dict[str,
     from fimigraph.settings import Settings
 
     results = {}
+    red = {"Authorization": f"Bearer {store.tokens.add('bench-red', role='reader', clearance='red')[1]}"}
     with TestClient(create_app(Settings(store=store.path), store=store)) as client:
         queries = {"day": {"since": since.isoformat()}}
-        subject = client.get("/changes", params=queries["day"]).json()
+        subject = client.get("/changes", params=queries["day"], headers=red).json()
         busiest = max((e["subject"] for c in subject for e in c["effects"]), key=lambda s: sum(
             e["subject"] == s for c in subject for e in c["effects"]), default=None)
         if busiest:
             queries["day, one subject"] = {"since": since.isoformat(), "subject": busiest}
-        for name, params in queries.items():
-            client.get("/changes", params=params)
-            samples, body = [], None
-            for _ in range(repeat):
-                took, body = _timed(client.get, "/changes", params=params)
-                samples.append(took * 1000)
-            samples.sort()
-            results[name] = {"p50_ms": round(samples[len(samples) // 2], 1), "p95_ms": round(samples[int(len(samples) * 0.95) - 1], 1),
-                             "changes": int(body.headers["x-total-count"]), "bytes": len(body.content)}
+        for caller, headers in (("TLP:RED reader", red), ("anonymous, TLP:CLEAR", {})):
+            for name, params in queries.items():
+                client.get("/changes", params=params, headers=headers)
+                samples, body = [], None
+                for _ in range(repeat):
+                    took, body = _timed(client.get, "/changes", params=params, headers=headers)
+                    samples.append(took * 1000)
+                samples.sort()
+                results[f"{name}, {caller}"] = {
+                    "p50_ms": round(samples[len(samples) // 2], 1), "p95_ms": round(samples[int(len(samples) * 0.95) - 1], 1),
+                    "changes": int(body.headers["x-total-count"]), "bytes": len(body.content)}
     return results
 
 
