@@ -254,9 +254,12 @@ def _commit_with_views(store: GraphStore, change: SourceChange, added: set[Tripl
     log_update = ""
     if logged is not None:
         more, fewer = logged.numbered(store.ox)
-        log_update = " ;\n".join(p for p in (data_sparql("DELETE", fewer), data_sparql("INSERT", [q for q, _ in logged.quads] + more)) if p)
+        statements = [q for q, _ in logged.quads] + more
+        log_update = " ;\n".join(p for p in (data_sparql("DELETE", fewer), data_sparql("INSERT", statements)) if p)
     _commit(store, change.update, added, removed, total=total, changes=1, record=log_update)
-    own = None if logged is None else {band: logged.numbered(view) for band, view in store.views.stores.items() if band >= logged.rank}
+    # Each view that shows the record numbers it after the changes it shows.
+    own = None if logged is None else {band: logged.numbered(view) for band, view in store.views.stores.items()
+                                       if band >= logged.rank}
     store.views.apply(ranked, [*change.removed, *to_quads(removed, str(INFERRED_GRAPH))], generation=generation + 1, own=own)
 
 

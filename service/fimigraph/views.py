@@ -264,7 +264,8 @@ class Views:
             visible = [q for q, r in added if r <= band]
             more, fewer = (own or {}).get(band, ([], []))
             try:
-                parts = [data_sparql("DELETE", [*removed, *fewer]), data_sparql("INSERT", [*visible, *more]), _generation_sparql(generation)]
+                parts = [data_sparql("DELETE", [*removed, *fewer]), data_sparql("INSERT", [*visible, *more]),
+                         _generation_sparql(generation)]
                 store.update(" ;\n".join(p for p in parts if p))
             except OSError as exc:
                 # The copy is behind its store now: it is built again when the store is next opened.
