@@ -31,6 +31,7 @@ from rdflib import Graph
 from .engine import Engine, Triple, to_quads
 from .engine.facts import Facts
 from .engine.terms import from_ox
+from .faults import crash_point
 from .ontology import ontology_graph, ontology_hash
 from .resources import rules_dir
 from .ruleset import rule_files, rules_graph, strata, working_properties
@@ -237,8 +238,11 @@ def _commit_with_views(store: GraphStore, change: SourceChange, added: set[Tripl
     inferred = [(q, ranks[t[0]]) for t, q in zip(new, to_quads(new, str(INFERRED_GRAPH)))]
     ranked = [*source_ranks(change.added), *inferred]
     store.views.expect({r for _, r in ranked}, generation=generation)
+    crash_point("reasoned")
     _commit(store, change.update, added, removed, total=total, changes=1)
+    crash_point("committed")
     store.views.apply(ranked, [*change.removed, *to_quads(removed, str(INFERRED_GRAPH))], generation=generation + 1)
+    crash_point("written")
 
 
 def infer(store: GraphStore, *, engine: str = DEFAULT_ENGINE, on_pass: Callable[[int, int], None] | None = None) -> InferenceReport:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import re
 import shutil
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
@@ -39,6 +40,7 @@ import pyoxigraph as ox
 from rdflib import Graph
 
 from .errors import ConfigError, StoreError
+from .faults import crash_point
 from .ontology import marking_ranks, notations
 from .vocab import DCTERMS, FIMI, INFERRED_GRAPH, ONTOLOGY_GRAPH, SKOLEM, SOURCE_GRAPH_PREFIX, SOURCES_GRAPH
 
@@ -178,12 +180,19 @@ class Views:
         self.folder = folder
         self.read_only = read_only
         self.stores: dict[int, ox.Store] = {}
+        self.paths: dict[int, Path] = {}
         self.present: set[int] = present_ranks(main)
         if folder is not None and folder.is_dir():
+            # Each copy is a folder <band>-<when built>: the newest of a band is its copy; the others,
+            # and copies half built, are what a process left when it died (removed when writing).
+            found = sorted((p for p in folder.iterdir() if _rank_of_folder(p.name) is not None), key=_built_at)
+            for path in found:
+                self.paths[_rank_of_folder(path.name)] = path
             for path in folder.iterdir():
-                rank = _rank_of_folder(path.name)
-                if rank is not None:
-                    self.stores[rank] = self._open(path)
+                if path not in self.paths.values() and not read_only:
+                    shutil.rmtree(path, ignore_errors=True)
+            for rank, path in self.paths.items():
+                self.stores[rank] = self._open(path)
 
     # -- reading
 
@@ -202,8 +211,7 @@ class Views:
         if clearance >= max(self.present):
             return main
         band = max(r for r in self.present if r <= clearance)
-        assert self.folder is not None
-        return self.folder / _folder_name(band)
+        return self.paths[band]
 
     # -- writing
 
@@ -211,7 +219,7 @@ class Views:
         """Before a write that brings these markings: make the copies every band will then need, from the store as it is."""
         present = self.present | set(ranks)
         for band in sorted(r for r in present if r < max(present)):
-            if band not in self.stores:
+            if band not in self.stores or _generation(self.stores[band]) != generation:
                 self._build(band, generation=generation)
         self.present = present
 
@@ -219,6 +227,10 @@ class Views:
         """Write a change the store has taken to each copy: what is removed, and what is added within its band."""
         added, removed = list(added), list(removed)
         for band, store in sorted(self.stores.items()):
+            if _generation(store) != generation - 1:
+                # Behind already (a write it missed): it stays behind, marked so, until it is built again.
+                log.warning("the %s view is behind its store; it is built again when next needed", notation(band))
+                continue
             visible = [q for q, r in added if r <= band]
             try:
                 parts = [_data("DELETE", removed), _data("INSERT", visible), _generation_sparql(generation)]
@@ -226,6 +238,7 @@ class Views:
             except OSError as exc:
                 # The copy is behind its store now: it is built again when the store is next opened.
                 raise StoreError(f"the {notation(band)} view could not be written: {exc}") from exc
+            crash_point("copy-written")
 
     def rebuild(self, *, generation: int) -> None:
         """Make every copy again from the store (after the inferred graph was derived again, or a bulk load)."""
@@ -269,18 +282,22 @@ class Views:
             copy = ox.Store()
         else:
             self.folder.mkdir(parents=True, exist_ok=True)
-            final, scratch = self.folder / _folder_name(band), self.folder / f".building-{_folder_name(band)}"
-            shutil.rmtree(scratch, ignore_errors=True)
+            # A new folder each time: RocksDB refuses a second open of one path in a process, and a
+            # request may still be reading the old copy (its files stay readable once removed).
+            final = self.folder / f"{_folder_name(band)}-{time.time_ns()}"
+            scratch = self.folder / f".building-{final.name}"
             copy = ox.Store(str(scratch))
         copy.bulk_extend(_visible(self.main, band))
         copy.update(_generation_sparql(generation))
         if self.folder is not None:
             copy.flush()
             del copy
-            self.stores.pop(band, None)  # the old copy closes before its folder goes
-            shutil.rmtree(final, ignore_errors=True)
             scratch.rename(final)
             copy = self._open(final)
+            old = self.paths.get(band)
+            self.paths[band] = final
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
         self.stores[band] = copy
 
 
@@ -289,7 +306,12 @@ def _folder_name(rank: int) -> str:
 
 
 def _rank_of_folder(name: str) -> int | None:
-    return next((r for r in set(_ranks().values()) if _folder_name(r) == name), None)
+    band, _, built = name.rpartition("-")
+    return next((r for r in set(_ranks().values()) if _folder_name(r) == band), None) if built.isdigit() else None
+
+
+def _built_at(path: Path) -> int:
+    return int(path.name.rpartition("-")[2])
 
 
 def _data(verb: str, quads: list[ox.Quad]) -> str:
