@@ -46,6 +46,9 @@ from .vocab import DCTERMS, FIMI, INFERRED_GRAPH, ONTOLOGY_GRAPH, SKOLEM, SOURCE
 
 log = logging.getLogger("fimigraph.views")
 
+_CHUNK = 1_000_000
+"""Quads held in memory, over all copies being built, before they are written."""
+
 FOLDER = "views"
 """The folder, inside the store's, that holds the copies."""
 
@@ -133,25 +136,25 @@ def inferred_rank(node: object, marking_of: Callable[[object], str | None], conc
     return rank_of(marking) if marking is not None else most_restrictive()
 
 
-def _visible(store: ox.Store, rank: int) -> Iterator[ox.Quad]:
-    """Every quad of ``store`` marked ``rank`` or below: sources with their metadata, the inferred graph, the ontology."""
+def _ranked(store: ox.Store) -> Iterator[tuple[ox.Quad, int]]:
+    """Every quad of ``store`` a copy may hold, with its marking's rank: sources with their metadata, the inferred graph, the ontology."""
     meta: dict[ox.Term, list[ox.Quad]] = defaultdict(list)
     for q in store.quads_for_pattern(None, None, None, ox.NamedNode(str(SOURCES_GRAPH))):
         meta[q.subject].append(q)
     ontology = ox.NamedNode(str(ONTOLOGY_GRAPH))
-    yield from meta.pop(ontology, [])  # the note of which ontology the store holds
-    yield from store.quads_for_pattern(None, None, None, ontology)
+    yield from ((q, 0) for q in meta.pop(ontology, []))  # the note of which ontology the store holds
+    yield from ((q, 0) for q in store.quads_for_pattern(None, None, None, ontology))
     for source, described in meta.items():
         sid = next((q.object.value for q in described if q.predicate.value == _IDENTIFIER), None)
         if sid is None:  # the store's own notes: each copy keeps its own
             continue
         quads = [*described, *store.quads_for_pattern(None, None, None, ox.NamedNode(SOURCE_GRAPH_PREFIX + sid))]
-        yield from (q for q, r in source_ranks(quads) if r <= rank)
-    yield from _visible_inferred(store, ox.NamedNode(str(INFERRED_GRAPH)), rank)
+        yield from source_ranks(quads)
+    yield from _ranked_inferred(store, ox.NamedNode(str(INFERRED_GRAPH)))
     # Any other graph (of no source) is not shown.
 
 
-def _visible_inferred(store: ox.Store, graph: ox.NamedNode, rank: int) -> Iterator[ox.Quad]:
+def _ranked_inferred(store: ox.Store, graph: ox.NamedNode) -> Iterator[tuple[ox.Quad, int]]:
     markings = {q.subject: q.object.value for q in store.quads_for_pattern(None, ox.NamedNode(_MARKING), None, graph)}
     conclusions = {q.subject: q.object for q in store.quads_for_pattern(None, ox.NamedNode(_DERIVATION_OF), None, graph)}
     ranks: dict[ox.Term, int] = {}
@@ -159,8 +162,7 @@ def _visible_inferred(store: ox.Store, graph: ox.NamedNode, rank: int) -> Iterat
         r = ranks.get(q.subject)
         if r is None:
             r = ranks[q.subject] = inferred_rank(q.subject, markings.get, conclusions.get)
-        if r <= rank:
-            yield q
+        yield q, r
 
 
 # -- the copies -------------------------------------------------------------------------------------
@@ -218,9 +220,8 @@ class Views:
     def expect(self, ranks: Iterable[int], *, generation: int) -> None:
         """Before a write that brings these markings: make the copies every band will then need, from the store as it is."""
         present = self.present | set(ranks)
-        for band in sorted(r for r in present if r < max(present)):
-            if band not in self.stores or _generation(self.stores[band]) != generation:
-                self._build(band, generation=generation)
+        self._build([band for band in sorted(r for r in present if r < max(present))
+                     if band not in self.stores or _generation(self.stores[band]) != generation], generation=generation)
         self.present = present
 
     def apply(self, added: Iterable[tuple[ox.Quad, int]], removed: Iterable[ox.Quad], *, generation: int) -> None:
@@ -243,16 +244,14 @@ class Views:
     def rebuild(self, *, generation: int) -> None:
         """Make every copy again from the store (after the inferred graph was derived again, or a bulk load)."""
         self.present = present_ranks(self.main)
-        for band in sorted(r for r in self.present if r < max(self.present)):
-            self._build(band, generation=generation)
+        self._build(sorted(r for r in self.present if r < max(self.present)), generation=generation)
 
     def sync(self, *, generation: int) -> list[int]:
         """Build again each copy that is missing or behind the store; the bands built."""
         self.present = present_ranks(self.main)
         stale = [band for band in sorted(r for r in self.present if r < max(self.present))
                  if band not in self.stores or _generation(self.stores[band]) != generation]
-        for band in stale:
-            self._build(band, generation=generation)
+        self._build(stale, generation=generation)
         return stale
 
     def flush(self) -> None:
@@ -273,32 +272,51 @@ class Views:
         except OSError as exc:
             raise StoreError(f"cannot open the view at {path}: {exc}") from exc
 
-    def _build(self, band: int, *, generation: int) -> None:
-        """Make the copy of one band: everything the store holds at or below it."""
+    def _build(self, bands: list[int], *, generation: int) -> None:
+        """Make the copies of these bands, each everything the store holds at or below it, in one pass over the store."""
+        if not bands:
+            return
         if self.read_only:
             raise StoreError("the store's views are behind it; open it for writing once to bring them up to date")
-        log.info("building the %s view of the store", notation(band))
-        if self.folder is None:
-            copy = ox.Store()
-        else:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            # A new folder each time: RocksDB refuses a second open of one path in a process, and a
-            # request may still be reading the old copy (its files stay readable once removed).
-            final = self.folder / f"{_folder_name(band)}-{time.time_ns()}"
-            scratch = self.folder / f".building-{final.name}"
-            copy = ox.Store(str(scratch))
-        copy.bulk_extend(_visible(self.main, band))
-        copy.update(_generation_sparql(generation))
+        log.info("building the %s view(s) of the store", ", ".join(notation(b) for b in bands))
+        built = time.time_ns()
         if self.folder is not None:
-            copy.flush()
-            del copy
-            scratch.rename(final)
-            copy = self._open(final)
+            self.folder.mkdir(parents=True, exist_ok=True)
+        # A new folder each time: RocksDB refuses a second open of one path in a process, and a
+        # request may still be reading the old copy (its files stay readable once removed).
+        finals = {b: self.folder / f"{_folder_name(b)}-{built}" for b in bands} if self.folder is not None else {}
+        scratches = {b: final.with_name(f".building-{final.name}") for b, final in finals.items()}
+        copies = {b: ox.Store(str(scratches[b])) if finals else ox.Store() for b in bands}
+        chunks: dict[int, list[ox.Quad]] = {b: [] for b in bands}
+        held = 0
+        for quad, rank in _ranked(self.main):  # each quad's rank computed once, for every band
+            for band in bands:
+                if rank <= band:
+                    chunks[band].append(quad)
+                    held += 1
+            if held >= _CHUNK:
+                _write(copies, chunks)
+                held = 0
+        _write(copies, chunks)
+        for band in bands:
+            copies[band].update(_generation_sparql(generation))
+            if band not in finals:  # a store in memory
+                self.stores[band] = copies.pop(band)
+                continue
+            copies.pop(band).flush()  # and closed: the folder is opened again under its final name
+            scratches[band].rename(finals[band])
             old = self.paths.get(band)
-            self.paths[band] = final
+            self.stores[band], self.paths[band] = self._open(finals[band]), finals[band]
             if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
-        self.stores[band] = copy
+
+
+def _write(copies: dict[int, ox.Store], chunks: dict[int, list[ox.Quad]]) -> None:
+    """Write each band's chunk of quads to its copy, and empty it."""
+    for band, chunk in chunks.items():
+        if chunk:
+            copies[band].bulk_extend(chunk)
+            chunk.clear()
 
 
 def _folder_name(rank: int) -> str:
