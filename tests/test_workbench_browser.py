@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from browser import axe_violations, chromium, launch
-from support import AZERBAIJAN, CAMPAIGN, SAMPLES, make_token, running_server, served
+from support import AZERBAIJAN, CAMPAIGN, SAMPLES, Server, make_token, served
 from test_audit_need_to_know import AMBER_REPORT
 
 BROWSER = chromium()
@@ -33,12 +33,30 @@ VIGINUM_QUOTE = "However, Viginum said it had not been able to link the campaign
 
 
 @pytest.fixture(scope="module")
-def server(seed_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def serving(seed_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``fimigraph serve`` on a free loopback port, on a copy of the seeded store."""
     store = tmp_path_factory.mktemp("workbench") / "store"
     shutil.copytree(seed_template, store)
-    with running_server(store) as url:
-        yield url
+    with served(store) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def server(serving: Server) -> str:
+    """The server's base URL."""
+    return serving.url
+
+
+@pytest.fixture(scope="module")
+def token(serving: Server) -> str:
+    """An editor's token of the server, cleared for TLP:RED."""
+    return serving.token
+
+
+def _use_token(page: Any, token: str) -> None:
+    page.get_by_label("API token").fill(token)
+    page.get_by_role("button", name="Use", exact=True).click()
+    expect(page.locator("#token-state")).to_have_text("token in use")
 
 
 @pytest.fixture(scope="module")
@@ -208,9 +226,10 @@ def test_a_shipped_question_runs_in_the_sparql_editor(visit: Visit) -> None:
     visit.accessible()
 
 
-def test_a_broken_document_is_refused_field_by_field_and_a_good_one_loaded(visit: Visit, server: str) -> None:
+def test_a_broken_document_is_refused_field_by_field_and_a_good_one_loaded(visit: Visit, server: str, token: str) -> None:
     """Upload a document that breaks the shapes: the report, by field; then a valid one: what it added."""
     page = visit.open("#/ingest")
+    _use_token(page, token)  # writes need an editor's token
     page.get_by_label("Source document").set_input_files(SAMPLES / "invalid-claim.ttl")
     expect(page.get_by_label("Format")).to_have_value("text/turtle")
     page.get_by_role("button", name="Upload", exact=True).click()
@@ -240,24 +259,22 @@ def test_a_broken_document_is_refused_field_by_field_and_a_good_one_loaded(visit
     visit.shot("ingest-loaded")
 
 
-def test_the_token_pasted_goes_with_every_call_until_forgotten(visit: Visit) -> None:
+def test_the_token_pasted_goes_with_every_call_until_forgotten(visit: Visit, token: str) -> None:
     """Need-to-know: the page asks the API as the caller whose token is pasted (kept for this tab only), or anonymously."""
     page = visit.open()
-    page.get_by_label("API token").fill("analyst-token")
-    page.get_by_role("button", name="Use", exact=True).click()
-    expect(page.locator("#token-state")).to_have_text("token in use")
-    assert page.evaluate("() => sessionStorage.getItem('fimigraph.token')") == "analyst-token"
+    _use_token(page, token)
+    assert page.evaluate("() => sessionStorage.getItem('fimigraph.token')") == token
     visit.requests.clear()
     page.goto(f"{visit.server}/#/entity?{urllib.parse.urlencode({'iri': str(CAMPAIGN)})}")
     expect(page.locator("main[data-state=ready]")).to_be_attached()
     api = [r for r in visit.requests if "/attribution?" in r.url or "/entities?" in r.url]
-    assert api and all(r.headers.get("authorization") == "Bearer analyst-token" for r in api)
+    assert api and all(r.headers.get("authorization") == f"Bearer {token}" for r in api)
     visit.shot("token")
     page.get_by_role("link", name="SPARQL").click()  # the editor asks /sparql as the same caller
     page.locator(".yasqe_queryButton").click()
     expect(page.locator(".yasr table tbody")).to_contain_text("party-linked")
     queries = [r for r in visit.requests if r.url.startswith(f"{visit.server}/sparql")]
-    assert queries and all(r.headers.get("authorization") == "Bearer analyst-token" for r in queries)
+    assert queries and all(r.headers.get("authorization") == f"Bearer {token}" for r in queries)
 
     page.get_by_role("button", name="Forget", exact=True).click()
     expect(page.locator("#token-state")).to_have_text("anonymous")

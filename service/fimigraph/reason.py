@@ -31,6 +31,7 @@ from rdflib import Graph
 from .engine import Engine, Triple, to_quads
 from .engine.facts import Facts
 from .engine.terms import from_ox
+from .faults import crash_point
 from .ontology import ontology_graph, ontology_hash
 from .resources import rules_dir
 from .ruleset import rule_files, rules_graph, strata, working_properties
@@ -256,11 +257,14 @@ def _commit_with_views(store: GraphStore, change: SourceChange, added: set[Tripl
         more, fewer = logged.numbered(store.ox)
         statements = [q for q, _ in logged.quads] + more
         log_update = " ;\n".join(p for p in (data_sparql("DELETE", fewer), data_sparql("INSERT", statements)) if p)
+    crash_point("reasoned")
     _commit(store, change.update, added, removed, total=total, changes=1, record=log_update)
+    crash_point("committed")
     # Each view that shows the record numbers it after the changes it shows.
     own = None if logged is None else {band: logged.numbered(view) for band, view in store.views.stores.items()
                                        if band >= logged.rank}
     store.views.apply(ranked, [*change.removed, *to_quads(removed, str(INFERRED_GRAPH))], generation=generation + 1, own=own)
+    crash_point("written")
 
 
 def infer(store: GraphStore, *, engine: str = DEFAULT_ENGINE, on_pass: Callable[[int, int], None] | None = None) -> InferenceReport:

@@ -131,6 +131,8 @@ class GraphStore:
             return self
         reader = self._readers.get(id(view))
         if reader is None or reader.ox is not view:
+            live = {id(copy) for copy in self.views.stores.values()}  # a copy built again replaces the old one
+            self._readers = {key: r for key, r in self._readers.items() if key in live}
             reader = self._readers[id(view)] = self._reader(view, self.views.path_for(clearance, self.path) if self.path else None)
         return reader
 

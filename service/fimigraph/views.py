@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import re
 import shutil
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cache
@@ -41,10 +42,14 @@ import pyoxigraph as ox
 from rdflib import Graph
 
 from .errors import ConfigError, StoreError
+from .faults import crash_point
 from .ontology import marking_ranks, notations
 from .vocab import CHANGES_GRAPH, DCTERMS, FIMI, INFERRED_GRAPH, ONTOLOGY_GRAPH, SKOLEM, SOURCE_GRAPH_PREFIX, SOURCES_GRAPH, XSD
 
 log = logging.getLogger("fimigraph.views")
+
+_CHUNK = 1_000_000
+"""Quads held in memory, over all copies being built, before they are written."""
 
 FOLDER = "views"
 """The folder, inside the store's, that holds the copies."""
@@ -52,6 +57,7 @@ FOLDER = "views"
 _MARKING = str(FIMI.marking)
 _DERIVATION_OF = str(FIMI.derivationOf)
 _IDENTIFIER = str(DCTERMS.identifier)
+_RECEIVED_AS = str(FIMI.receivedAs)
 _SKOLEM = SKOLEM["authority"] + SKOLEM["basepath"]
 
 
@@ -95,7 +101,7 @@ def parse_clearance(text: str) -> int:
 
 
 def source_ranks(quads: Iterable[ox.Quad]) -> list[tuple[ox.Quad, int]]:
-    """The quads of one source (its metadata and its graph), each with its marking's rank."""
+    """The quads of one source (its metadata and its graph), each with its marking's rank (``fimi:receivedAs``: the document's)."""
     quads = list(quads)
     source_rank = max((rank_of(q.object.value) for q in quads
                        if q.graph_name.value == str(SOURCES_GRAPH) and q.predicate.value == _MARKING), default=0)
@@ -103,7 +109,10 @@ def source_ranks(quads: Iterable[ox.Quad]) -> list[tuple[ox.Quad, int]]:
     for q in quads:
         if q.predicate.value == _MARKING and q.graph_name.value != str(SOURCES_GRAPH):
             own[q.subject] = max(own.get(q.subject, 0), rank_of(q.object.value))
-    return list(zip(quads, _node_ranks(quads, own, source_rank)))
+    ranks = _node_ranks(quads, own, source_rank)
+    # Which document the source was received as is the document's to show: at its most restrictive marking.
+    whole = max(ranks, default=0)
+    return [(q, whole if q.predicate.value == _RECEIVED_AS else r) for q, r in zip(quads, ranks)]
 
 
 def document_rank(graph: Graph) -> int:
@@ -138,26 +147,26 @@ def inferred_rank(node: object, marking_of: Callable[[object], str | None], conc
     return rank_of(marking) if marking is not None else most_restrictive()
 
 
-def _visible(store: ox.Store, rank: int) -> Iterator[ox.Quad]:
-    """Every quad of ``store`` marked ``rank`` or below: sources with their metadata, the inferred graph, the ontology."""
+def _ranked(store: ox.Store) -> Iterator[tuple[ox.Quad, int]]:
+    """Every quad of ``store`` a copy may hold, with its marking's rank: sources with their metadata, the inferred graph, the change log, the ontology."""
     meta: dict[ox.Term, list[ox.Quad]] = defaultdict(list)
     for q in store.quads_for_pattern(None, None, None, ox.NamedNode(str(SOURCES_GRAPH))):
         meta[q.subject].append(q)
     ontology = ox.NamedNode(str(ONTOLOGY_GRAPH))
-    yield from meta.pop(ontology, [])  # the note of which ontology the store holds
-    yield from store.quads_for_pattern(None, None, None, ontology)
+    yield from ((q, 0) for q in meta.pop(ontology, []))  # the note of which ontology the store holds
+    yield from ((q, 0) for q in store.quads_for_pattern(None, None, None, ontology))
     for source, described in meta.items():
         sid = next((q.object.value for q in described if q.predicate.value == _IDENTIFIER), None)
         if sid is None:  # the store's own notes: each copy keeps its own
             continue
         quads = [*described, *store.quads_for_pattern(None, None, None, ox.NamedNode(SOURCE_GRAPH_PREFIX + sid))]
-        yield from (q for q, r in source_ranks(quads) if r <= rank)
-    yield from _visible_inferred(store, ox.NamedNode(str(INFERRED_GRAPH)), rank)
-    yield from _visible_changes(store, rank)
+        yield from source_ranks(quads)
+    yield from _ranked_inferred(store, ox.NamedNode(str(INFERRED_GRAPH)))
+    yield from _ranked_changes(store)
     # Any other graph (of no source) is not shown.
 
 
-def _visible_inferred(store: ox.Store, graph: ox.NamedNode, rank: int) -> Iterator[ox.Quad]:
+def _ranked_inferred(store: ox.Store, graph: ox.NamedNode) -> Iterator[tuple[ox.Quad, int]]:
     markings = {q.subject: q.object.value for q in store.quads_for_pattern(None, ox.NamedNode(_MARKING), None, graph)}
     conclusions = {q.subject: q.object for q in store.quads_for_pattern(None, ox.NamedNode(_DERIVATION_OF), None, graph)}
     ranks: dict[ox.Term, int] = {}
@@ -165,34 +174,42 @@ def _visible_inferred(store: ox.Store, graph: ox.NamedNode, rank: int) -> Iterat
         r = ranks.get(q.subject)
         if r is None:
             r = ranks[q.subject] = inferred_rank(q.subject, markings.get, conclusions.get)
-        if r <= rank:
-            yield q
+        yield q, r
 
 
 _SEQUENCE, _LAST_SEQUENCE = str(FIMI.sequence), str(FIMI.lastSequence)
 
 
-def _visible_changes(store: ox.Store, rank: int) -> Iterator[ox.Quad]:
-    """The change log as a copy of this band shows it: its nodes marked within the band, numbered anew in the same order.
+def _ranked_changes(store: ox.Store) -> Iterator[tuple[ox.Quad, int]]:
+    """The change log's statements with their ranks, but its numbering (each copy numbers the changes it shows: :func:`_numbering`).
 
-    A node of the log that carries no marking (a received document, an agent) shows where the least
-    restrictive marked node that points to it shows; a statement pointing to a marked node, where both do.
+    A node of the log that carries no marking (a received document, an agent) ranks as the least
+    restrictive marked node that points to it; a statement pointing to a marked node (an effect, a
+    record) as the more restrictive of the two.
     """
     graph = ox.NamedNode(str(CHANGES_GRAPH))
-    quads = [q for q in store.quads_for_pattern(None, None, None, graph) if q.subject != graph]
+    quads = [q for q in store.quads_for_pattern(None, None, None, graph) if q.subject != graph and q.predicate.value != _SEQUENCE]
     own = {q.subject: rank_of(q.object.value) for q in quads if q.predicate.value == _MARKING}
     ranks = dict(own)
     for q in quads:
         if q.subject in own and q.object not in own and isinstance(q.object, ox.NamedNode):
             ranks[q.object] = min(ranks.get(q.object, own[q.subject]), own[q.subject])
-    # A statement that points to a marked node (an effect, a record) shows only where that node does.
-    shown = [q for q in quads if max(ranks.get(q.subject, rank + 1), own.get(q.object, 0)) <= rank]
-    yield from (q for q in shown if q.predicate.value != _SEQUENCE)
-    order = sorted((int(q.object.value), q.subject) for q in shown if q.predicate.value == _SEQUENCE)
-    for n, (_, change) in enumerate(order, 1):
-        yield ox.Quad(change, ox.NamedNode(_SEQUENCE), _integer(n), graph)
-    if order:
-        yield ox.Quad(graph, ox.NamedNode(_LAST_SEQUENCE), _integer(len(order)), graph)
+    for q in quads:
+        yield q, max(ranks.get(q.subject, most_restrictive()), own.get(q.object, 0))
+
+
+def _numbering(store: ox.Store) -> Callable[[int], list[ox.Quad]]:
+    """For a band, the numbering of the changes of the log its copy shows: 1, 2, … in the order they were made, and the last."""
+    graph, last, sequence = ox.NamedNode(str(CHANGES_GRAPH)), ox.NamedNode(_LAST_SEQUENCE), ox.NamedNode(_SEQUENCE)
+    marked = {q.subject: rank_of(q.object.value) for q in store.quads_for_pattern(None, ox.NamedNode(_MARKING), None, graph)}
+    changes = sorted((int(q.object.value), q.subject) for q in store.quads_for_pattern(None, sequence, None, graph))
+
+    def numbered(band: int) -> list[ox.Quad]:
+        shown = [c for _, c in changes if marked.get(c, most_restrictive()) <= band]
+        out = [ox.Quad(c, sequence, _integer(n), graph) for n, c in enumerate(shown, 1)]
+        return [*out, ox.Quad(graph, last, _integer(len(shown)), graph)] if shown else out
+
+    return numbered
 
 
 def _integer(n: int) -> ox.Literal:
@@ -216,12 +233,19 @@ class Views:
         self.folder = folder
         self.read_only = read_only
         self.stores: dict[int, ox.Store] = {}
+        self.paths: dict[int, Path] = {}
         self.present: set[int] = present_ranks(main)
         if folder is not None and folder.is_dir():
+            # Each copy is a folder <band>-<when built>: the newest of a band is its copy; the others,
+            # and copies half built, are what a process left when it died (removed when writing).
+            found = sorted((p for p in folder.iterdir() if _rank_of_folder(p.name) is not None), key=_built_at)
+            for path in found:
+                self.paths[_rank_of_folder(path.name)] = path
             for path in folder.iterdir():
-                rank = _rank_of_folder(path.name)
-                if rank is not None:
-                    self.stores[rank] = self._open(path)
+                if path not in self.paths.values() and not read_only:
+                    shutil.rmtree(path, ignore_errors=True)
+            for rank, path in self.paths.items():
+                self.stores[rank] = self._open(path)
 
     # -- reading
 
@@ -240,17 +264,15 @@ class Views:
         if clearance >= max(self.present):
             return main
         band = max(r for r in self.present if r <= clearance)
-        assert self.folder is not None
-        return self.folder / _folder_name(band)
+        return self.paths[band]
 
     # -- writing
 
     def expect(self, ranks: Iterable[int], *, generation: int) -> None:
         """Before a write that brings these markings: make the copies every band will then need, from the store as it is."""
         present = self.present | set(ranks)
-        for band in sorted(r for r in present if r < max(present)):
-            if band not in self.stores:
-                self._build(band, generation=generation)
+        self._build([band for band in sorted(r for r in present if r < max(present))
+                     if band not in self.stores or _generation(self.stores[band]) != generation], generation=generation)
         self.present = present
 
     def apply(self, added: Iterable[tuple[ox.Quad, int]], removed: Iterable[ox.Quad], *, generation: int,
@@ -261,6 +283,10 @@ class Views:
         """
         added, removed = list(added), list(removed)
         for band, store in sorted(self.stores.items()):
+            if _generation(store) != generation - 1:
+                # Behind already (a write it missed): it stays behind, marked so, until it is built again.
+                log.warning("the %s view is behind its store; it is built again when next needed", notation(band))
+                continue
             visible = [q for q, r in added if r <= band]
             more, fewer = (own or {}).get(band, ([], []))
             try:
@@ -270,20 +296,19 @@ class Views:
             except OSError as exc:
                 # The copy is behind its store now: it is built again when the store is next opened.
                 raise StoreError(f"the {notation(band)} view could not be written: {exc}") from exc
+            crash_point("copy-written")
 
     def rebuild(self, *, generation: int) -> None:
         """Make every copy again from the store (after the inferred graph was derived again, or a bulk load)."""
         self.present = present_ranks(self.main)
-        for band in sorted(r for r in self.present if r < max(self.present)):
-            self._build(band, generation=generation)
+        self._build(sorted(r for r in self.present if r < max(self.present)), generation=generation)
 
     def sync(self, *, generation: int) -> list[int]:
         """Build again each copy that is missing or behind the store; the bands built."""
         self.present = present_ranks(self.main)
         stale = [band for band in sorted(r for r in self.present if r < max(self.present))
                  if band not in self.stores or _generation(self.stores[band]) != generation]
-        for band in stale:
-            self._build(band, generation=generation)
+        self._build(stale, generation=generation)
         return stale
 
     def flush(self) -> None:
@@ -304,28 +329,53 @@ class Views:
         except OSError as exc:
             raise StoreError(f"cannot open the view at {path}: {exc}") from exc
 
-    def _build(self, band: int, *, generation: int) -> None:
-        """Make the copy of one band: everything the store holds at or below it."""
+    def _build(self, bands: list[int], *, generation: int) -> None:
+        """Make the copies of these bands, each everything the store holds at or below it, in one pass over the store."""
+        if not bands:
+            return
         if self.read_only:
             raise StoreError("the store's views are behind it; open it for writing once to bring them up to date")
-        log.info("building the %s view of the store", notation(band))
-        if self.folder is None:
-            copy = ox.Store()
-        else:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            final, scratch = self.folder / _folder_name(band), self.folder / f".building-{_folder_name(band)}"
-            shutil.rmtree(scratch, ignore_errors=True)
-            copy = ox.Store(str(scratch))
-        copy.bulk_extend(_visible(self.main, band))
-        copy.update(_generation_sparql(generation))
+        log.info("building the %s view(s) of the store", ", ".join(notation(b) for b in bands))
+        built = time.time_ns()
         if self.folder is not None:
-            copy.flush()
-            del copy
-            self.stores.pop(band, None)  # the old copy closes before its folder goes
-            shutil.rmtree(final, ignore_errors=True)
-            scratch.rename(final)
-            copy = self._open(final)
-        self.stores[band] = copy
+            self.folder.mkdir(parents=True, exist_ok=True)
+        # A new folder each time: RocksDB refuses a second open of one path in a process, and a
+        # request may still be reading the old copy (its files stay readable once removed).
+        finals = {b: self.folder / f"{_folder_name(b)}-{built}" for b in bands} if self.folder is not None else {}
+        scratches = {b: final.with_name(f".building-{final.name}") for b, final in finals.items()}
+        copies = {b: ox.Store(str(scratches[b])) if finals else ox.Store() for b in bands}
+        chunks: dict[int, list[ox.Quad]] = {b: [] for b in bands}
+        held = 0
+        for quad, rank in _ranked(self.main):  # each quad's rank computed once, for every band
+            for band in bands:
+                if rank <= band:
+                    chunks[band].append(quad)
+                    held += 1
+            if held >= _CHUNK:
+                _write(copies, chunks)
+                held = 0
+        _write(copies, chunks)
+        numbered = _numbering(self.main)
+        for band in bands:
+            copies[band].bulk_extend(numbered(band))
+            copies[band].update(_generation_sparql(generation))
+            if band not in finals:  # a store in memory
+                self.stores[band] = copies.pop(band)
+                continue
+            copies.pop(band).flush()  # and closed: the folder is opened again under its final name
+            scratches[band].rename(finals[band])
+            old = self.paths.get(band)
+            self.stores[band], self.paths[band] = self._open(finals[band]), finals[band]
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def _write(copies: dict[int, ox.Store], chunks: dict[int, list[ox.Quad]]) -> None:
+    """Write each band's chunk of quads to its copy, and empty it."""
+    for band, chunk in chunks.items():
+        if chunk:
+            copies[band].bulk_extend(chunk)
+            chunk.clear()
 
 
 def _folder_name(rank: int) -> str:
@@ -333,7 +383,12 @@ def _folder_name(rank: int) -> str:
 
 
 def _rank_of_folder(name: str) -> int | None:
-    return next((r for r in set(_ranks().values()) if _folder_name(r) == name), None)
+    band, _, built = name.rpartition("-")
+    return next((r for r in set(_ranks().values()) if _folder_name(r) == band), None) if built.isdigit() else None
+
+
+def _built_at(path: Path) -> int:
+    return int(path.name.rpartition("-")[2])
 
 
 def data_sparql(verb: str, quads: list[ox.Quad]) -> str:

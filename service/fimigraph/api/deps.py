@@ -79,7 +79,9 @@ async def get_view(request: Request, caller: Annotated[Caller, Depends(get_calle
 
 
 async def get_editor(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
-    """The caller, who must be an editor (or admin): writes need it."""
+    """The caller, who must be an editor (or admin): writes need it; an anonymous caller is asked for a token (401)."""
+    if caller.token is None:
+        raise Unauthorized("this needs an editor's token: Authorization: Bearer fg_… (`fimigraph tokens add NAME --role editor`)")
     caller.require("editor")
     return caller
 
