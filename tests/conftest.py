@@ -15,7 +15,7 @@ from fimigraph.ingest import ingest
 from fimigraph.settings import Settings
 from fimigraph.store import GraphStore
 
-from support import SEED_FILES
+from support import SEED_FILES, make_token
 
 
 @pytest.fixture(scope="session")
@@ -55,9 +55,10 @@ def empty_store(tmp_path: Path) -> Iterator[GraphStore]:
     store.flush()
 
 
-def make_client(store: GraphStore, **settings: object) -> TestClient:
-    """A test client of the app serving ``store``."""
-    return TestClient(create_app(Settings(store=store.path, **settings), store=store))
+def make_client(store: GraphStore, *, role: str | None = "editor", clearance: str = "red", **settings: object) -> TestClient:
+    """A test client of the app serving ``store``, calling with a token of ``role`` and ``clearance`` (``role=None``: no token)."""
+    headers = {"Authorization": f"Bearer {make_token(store, role=role, clearance=clearance)}"} if role else {}
+    return TestClient(create_app(Settings(store=store.path, **settings), store=store), headers=headers)
 
 
 @pytest.fixture

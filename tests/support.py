@@ -7,13 +7,17 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
 from rdflib import Namespace
+
+from fimigraph.callers import Tokens
 
 REPO = Path(__file__).resolve().parents[1]
 SEED_DIR = REPO / "data" / "cases" / "boycottparis2024"
@@ -65,12 +69,24 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
 def store_dump(store: Any) -> list[str]:
     """Every quad of a store (a GraphStore or a pyoxigraph Store) as sorted N-Quads lines: equal dumps mean equal stores.
 
-    All but the store's count of changes since its last compaction: bookkeeping, which a
-    rebuild (it compacts) resets and which differs between loads document by document and in bulk.
+    All but the store's counts of changes since its last compaction and of writes (its generation):
+    bookkeeping, which a rebuild resets or advances and which differs between loads document by
+    document and in bulk.
     """
     handle = getattr(store, "ox", store)  # a GraphStore or a pyoxigraph Store
     return sorted(line for line in handle.dump(format=ox.RdfFormat.N_QUADS).decode().splitlines()
-                  if "#changesSinceCompaction>" not in line)
+                  if "#changesSinceCompaction>" not in line and "#generation>" not in line)
+
+
+def make_token(store: Any, *, role: str = "editor", clearance: str = "red", name: str = "tests") -> str:
+    """A new token of ``role`` and ``clearance`` for a store (opened, or its folder), as ``fimigraph tokens add`` makes one."""
+    tokens = store.tokens if hasattr(store, "tokens") else Tokens(store)
+    return tokens.add(name, role=role, clearance=clearance)[1]
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The headers that send ``token``."""
+    return {"Authorization": f"Bearer {token}"}
 
 
 def full_disk(*args: object, **kwargs: object) -> None:
@@ -85,13 +101,30 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass
+class Server:
+    """A ``fimigraph serve`` started by a test: its base URL, its process, and what it logged."""
+
+    url: str
+    process: subprocess.Popen[str]
+    log: list[str]
+    token: str
+    """An editor's token cleared for TLP:RED, made in the store's folder before the server started."""
+
+    @property
+    def editor(self) -> dict[str, str]:
+        """The headers that call as that editor."""
+        return bearer(self.token)
+
+
 @contextmanager
-def running_server(store: Path, *extra: str, deadline: float = 120.0) -> Iterator[str]:
-    """Start ``fimigraph serve`` on a free loopback port; yield its base URL; stop it after."""
+def served(store: Path, *extra: str, env: dict[str, str] | None = None, deadline: float = 120.0) -> Iterator[Server]:
+    """Start ``fimigraph serve`` (options ``extra``, settings ``env``) on a free loopback port; stop it after."""
     port = free_port()
+    token = make_token(store, name="tests (served)")
     proc = subprocess.Popen(
         [FIMIGRAPH, "serve", "--store", str(store), "--port", str(port), *extra],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env={**os.environ, **(env or {})},
     )
     started = threading.Event()
     log: list[str] = []
@@ -110,7 +143,8 @@ def running_server(store: Path, *extra: str, deadline: float = 120.0) -> Iterato
     try:
         if not started.wait(deadline) or proc.poll() is not None:
             raise RuntimeError(f"server did not start: {''.join(log)}")
-        yield f"http://127.0.0.1:{port}"
+        _until_listening(port, proc, deadline)
+        yield Server(f"http://127.0.0.1:{port}", proc, log, token)
     finally:
         proc.terminate()
         try:
@@ -118,6 +152,25 @@ def running_server(store: Path, *extra: str, deadline: float = 120.0) -> Iterato
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _until_listening(port: int, proc: subprocess.Popen[str], deadline: float) -> None:
+    """Poll until the server accepts connections: uvicorn says its startup is complete just before it listens."""
+    end = time.monotonic() + deadline
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=deadline).close()
+            return
+        except ConnectionRefusedError:
+            if proc.poll() is not None or time.monotonic() > end:
+                raise RuntimeError("server did not listen") from None
+
+
+@contextmanager
+def running_server(store: Path, *extra: str, deadline: float = 120.0) -> Iterator[str]:
+    """Start ``fimigraph serve`` on a free loopback port; yield its base URL; stop it after (:func:`served` gives its editor's token too)."""
+    with served(store, *extra, deadline=deadline) as server:
+        yield server.url
 
 
 class Proxy:

@@ -101,6 +101,10 @@ def test_errors_are_one_line_with_distinct_exit_codes(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "nope.ttl" in one_line_error(missing.stderr)
     bad_query = run_cli("query", "SELECT WHERE {", "--store", store)
     assert bad_query.returncode == 2 and "malformed SPARQL" in one_line_error(bad_query.stderr)
+    deep_query = run_cli("query", "SELECT * WHERE " + "{" * 2500 + "}" * 2500, "--store", store)  # crashed the parser
+    assert deep_query.returncode == 2 and "FIMIGRAPH_MAX_DEPTH" in one_line_error(deep_query.stderr)
+    service = run_cli("query", "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }", "--store", store)
+    assert service.returncode == 2 and "SERVICE is refused" in one_line_error(service.stderr)
     unknown = run_cli("attribution", "https://example.org/nobody", "--store", store)
     assert unknown.returncode == 4 and "nobody" in one_line_error(unknown.stderr)
     no_store = run_cli("sources", "--store", str(tmp_path / "absent"))

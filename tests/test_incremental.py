@@ -332,3 +332,40 @@ def test_ingest_path(tmp_path) -> None:
             pass  # a random document may break the input shapes (an interval ending before it starts)
     assert loaded >= 3 and store.count(I) > 50
     assert store.dump_graph(I) == rebuilt(store)
+
+
+def _conclusions_of(store: GraphStore, subject: str) -> list[dict]:
+    return store.select(
+        f"SELECT ?l ?confidence ?derivations WHERE {{ GRAPH <{I}> {{ ?l a fimi:AttributionLink ; "
+        f"fimi:linkSubject <{EX}{subject}> ; fimi:confidence ?confidence ; fimi:derivations ?derivations }} }}"
+    )
+
+
+def test_retracting_the_firmer_of_two_restating_sources_lowers_the_figure_not_the_link() -> None:
+    """Two sources say a person works for a state outlet, at 85 and at 60: one conclusion with two
+    derivations, at the firmer's figure. Dropping the firmer claim leaves the same conclusion (same IRI),
+    at the weaker's figure, with one derivation; restoring it restores the figure."""
+    base, typing, _period = _chain_sources()
+    weaker = Graph()
+    _claim(weaker, "c2-again", "person", FIMI.employedBy, "outlet", 60)
+    _typed(weaker, "person", FIMI.Person)
+    _typed(weaker, "outlet", FIMI.MediaOutlet)
+    weaker_source = _source("weaker", weaker)
+    store = GraphStore(None)
+    for source in (base, typing, weaker_source):
+        add(store, source)
+    (before,) = _conclusions_of(store, "person")
+    assert (before["confidence"], before["derivations"]) == (77, 2)  # 85 × 90 / 100 = 76.5, half up
+    assert_maintained(store, retract(store, source_id(base.iri)), "retract the firmer")
+    assert not _conclusions_of(store, "person")  # base also held the control claim: no link at all
+    add(store, base)
+    firmer_only = Graph()
+    for t in base.claims:
+        if t[0] != URIRef(EX + "c2"):
+            firmer_only.add(t)
+    assert_maintained(store, replace(store, source_id(base.iri), base, firmer_only), "drop the firmer claim")
+    (after,) = _conclusions_of(store, "person")
+    assert after["l"] == before["l"] and (after["confidence"], after["derivations"]) == (54, 1)  # 60 × 90 / 100
+    assert_maintained(store, replace(store, source_id(base.iri), base, base.claims), "the firmer claim again")
+    (again,) = _conclusions_of(store, "person")
+    assert (again["l"], again["confidence"], again["derivations"]) == (before["l"], before["confidence"], 2)

@@ -6,11 +6,10 @@ import gc
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from support import CAMPAIGN, SAMPLES, SEED_FILES, Proxy, full_disk, run_cli, running_server, store_dump
+from support import CAMPAIGN, SAMPLES, SEED_FILES, Proxy, full_disk, run_cli, running_server, served, store_dump
 
 from fimigraph import reason, vocab
 from fimigraph.attribution import attribution
@@ -193,17 +192,19 @@ def test_a_second_process_cannot_open_a_store_in_use(tmp_path: Path) -> None:
 
 
 def test_server_restart_keeps_sources_answers_and_the_count_of_changes(seed_store_path: Path) -> None:
-    with running_server(seed_store_path, "--compact-after", "4") as url:
+    with served(seed_store_path, "--compact-after", "4") as server:
+        url = server.url
         posted = httpx.post(f"{url}/sources", content=(SAMPLES / "minimal-source.ttl").read_bytes(),
-                            headers={"Content-Type": "text/turtle"}, timeout=120)
+                            headers={"Content-Type": "text/turtle", **server.editor}, timeout=120)
         assert posted.status_code == 201, posted.text
         before = httpx.get(f"{url}/attribution", params={"subject": str(CAMPAIGN)}).json()
         assert httpx.get(f"{url}/health").json()["compaction"]["changes_since"] == 3  # the seed's two loads, and this
-    with running_server(seed_store_path, "--compact-after", "4") as url:
+    with served(seed_store_path, "--compact-after", "4") as server:
+        url = server.url
         assert len(httpx.get(f"{url}/sources").json()) == 3
         assert httpx.get(f"{url}/attribution", params={"subject": str(CAMPAIGN)}).json() == before
         # The fourth change since the last compaction, across the restart: compacted in the background.
-        assert httpx.delete(f"{url}/sources/{posted.json()['id']}", timeout=120).status_code == 200
+        assert httpx.delete(f"{url}/sources/{posted.json()['id']}", headers=server.editor, timeout=120).status_code == 200
         assert httpx.get(f"{url}/attribution", params={"subject": str(CAMPAIGN)}).json() == before
     # Stopped: a graceful stop waits for the compaction, which reset the count.
     assert GraphStore(seed_store_path, read_only=True).changes_since_compaction() == 0
@@ -258,3 +259,40 @@ def test_an_unfit_inferred_graph_is_derived_again_before_the_store_is_used(
     assert f"the inferred graph is {why}: rebuilding it first" in loaded.stderr and "rebuilt the inferred graph" in loaded.stderr
     store = GraphStore(seed_store_path)
     assert reason.outdated(store) is None and len(store.sources()) == 3
+
+
+WHOLE = f"""
+SELECT ?n ?recorded ?links ?figured WHERE {{
+  {{ SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{INFERRED_GRAPH}> {{ ?s ?p ?o }} }} }}
+  {{ SELECT (COUNT(?l) AS ?links) WHERE {{ GRAPH <{INFERRED_GRAPH}> {{ ?l a <{FIMI.AttributionLink}> }} }} }}
+  {{ SELECT (COUNT(?l) AS ?figured) WHERE {{ GRAPH <{INFERRED_GRAPH}> {{ ?l a <{FIMI.AttributionLink}> ; <{FIMI.bestDerivation}> ?d }} }} }}
+  OPTIONAL {{ GRAPH <{SOURCES_GRAPH}> {{ <{INFERRED_GRAPH}> <{FIMI.inferredTriples}> ?recorded }} }}
+}}"""
+
+
+def test_readers_only_ever_see_whole_states(seed_store: GraphStore) -> None:
+    """A reader querying in a loop while sources are added, replaced and retracted and the inferred graph is
+    rebuilt (over itself, and from empty) only ever sees whole states: the graph has the size its note records,
+    and every link its best derivation."""
+    stop, seen, broken = threading.Event(), [], []
+
+    def read() -> None:
+        while not stop.is_set():
+            row = seed_store.select(WHOLE)[0]
+            seen.append(row)
+            if (row["recorded"] is not None and row["recorded"] != row["n"]) or row["links"] != row["figured"]:
+                broken.append(row)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for change in ("add", "replace", "retract"):
+            _make_change(seed_store, change)
+        reason.infer(seed_store)
+        seed_store.update(f"DROP GRAPH <{INFERRED_GRAPH}> ; {seed_store.forget_notes_sparql()}")
+        reason.infer(seed_store)
+    finally:
+        stop.set()
+        reader.join(60)
+    assert not broken, broken[:3]
+    assert len(seen) > 5 and seen[-1]["n"] == seed_store.recorded_inferred_size() > 0

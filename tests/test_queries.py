@@ -526,6 +526,19 @@ EXPECTED: dict[str, tuple[tuple[str, ...], tuple[str, ...], list[tuple[Any, ...]
             ),
         ],
     ),
+    '12-campaigns-by-technique-and-state': (
+        (
+            'campaign', 'campaignLabel', 'disarmId', 'techniqueLabel', 'state', 'stateLabel', 'grade', 'rank',
+            'directness', 'confidence',
+        ),
+        ('stateLabel', 'rank', 'campaignLabel', 'disarmId', 'directness'),
+        [
+            (
+                'case:campaign', '#boycottparis2024 campaign', 'T0049', 'Flood Information Space', 'case:azerbaijan',
+                'Azerbaijan', 'party-linked', 4, 'inferred', 32,
+            ),
+        ],
+    ),
 }
 
 

@@ -11,7 +11,7 @@ from .errors import InputError, NotFound
 from .ontology import grade_ranks, marking_ranks, notations
 from .ruleset import rule_labels
 from .store import GraphStore, iri_batches, lateral_optional
-from .vocab import INFERRED, INFERRED_GRAPH, SOURCES_GRAPH
+from .vocab import INFERRED, INFERRED_GRAPH
 
 
 def confidence_label(confidence: int | None) -> str | None:
@@ -301,18 +301,3 @@ def _group_conflicts(rows: list[dict[str, Any]], names: dict[str, str]) -> list[
                 {"source": r["source"], "source_label": names.get(r["source"]), "quote": r["quote"]}
             )
     return [{**c, "sides": list(c["sides"].values())} for c in grouped.values()]
-
-
-def attribution_stix(store: GraphStore, subject: str) -> dict[str, Any]:
-    """The subject's attribution as a STIX 2.1 bundle (relationships plus fimigraph's extension)."""
-    from .stix import attribution_to_stix
-
-    result = attribution(store, subject)
-    nodes = {subject} | {l["state"] for l in result["links"]} | {v for l in result["links"] for v in l["via"]}
-    nodes |= {f["state"] for f in result["not_directly_linked"]}
-    values = " ".join(f"<{n}>" for n in sorted(nodes))
-    kinds = {r["x"]: r["type"] for r in store.select(
-        f"SELECT ?x (MIN(STR(?t)) AS ?type) WHERE {{ VALUES ?x {{ {values} }} ?x a ?t }} GROUP BY ?x")}
-    # The data's last change dates the export, so the same store always exports the same bundle.
-    changed = store.select(f"SELECT (MAX(?d) AS ?last) WHERE {{ GRAPH <{SOURCES_GRAPH}> {{ ?s dcterms:dateSubmitted ?d }} }}")
-    return attribution_to_stix(result, kinds=kinds, created=changed[0]["last"] if changed else None)

@@ -50,6 +50,7 @@ from .ontology import source_classes
 from .reason import DEFAULT_ENGINE
 from .store import GraphStore, iri_batches, source_id
 from .validate import quiet_literal_warnings, validate_graph
+from .views import rank_of
 from .vocab import DCTERMS, FIMI, INFERRED_GRAPH, ONTOLOGY_GRAPH, RDF, SOURCE_GRAPH_PREFIX, SOURCES_GRAPH, XSD
 
 BULK_FORMATS: dict[str, ox.RdfFormat] = {".nq": ox.RdfFormat.N_QUADS, ".trig": ox.RdfFormat.TRIG}
@@ -65,6 +66,7 @@ _IDENTIFIER = ox.NamedNode(str(DCTERMS.identifier))
 _SUBMITTED = ox.NamedNode(str(DCTERMS.dateSubmitted))
 _TYPE = ox.NamedNode(str(RDF.type))
 _CLAIM = ox.NamedNode(str(FIMI.Claim))
+_MARKING = ox.NamedNode(str(FIMI.marking))
 _DATETIME = ox.NamedNode(str(XSD.dateTime))
 # Added to a source's description by the store, not part of the document the shapes validate.
 _STORE_ADDED = (_IDENTIFIER, _SUBMITTED)
@@ -305,8 +307,23 @@ def _assemble(
                 f"{_where(path, fmt, index, graph)}: graph <{graph}> holds statements about its own source <{owner.iri}>; "
                 f"they belong in the metadata graph <{SOURCES_GRAPH}>"
             )
-        owner.claims = quads
+        owner.claims = with_source_marking(owner.metadata, quads)
     return Dataset(files, sources)
+
+
+def with_source_marking(metadata: dict[ox.Quad, None], claims: dict[ox.Quad, None]) -> dict[ox.Quad, None]:
+    """A source's claims, each marked at least as restrictively as the source (as :func:`fimigraph.ingest.with_source_marking`)."""
+    source = next((q.object for q in metadata if q.predicate == _MARKING), None)
+    if source is None or rank_of(source.value) == 0:
+        return claims
+    rank = rank_of(source.value)
+    claim_nodes = {q.subject for q in claims if q.predicate == _TYPE and q.object == _CLAIM}
+    stricter = {q.subject for q in claims if q.predicate == _MARKING and q.subject in claim_nodes and rank_of(q.object.value) >= rank}
+    out = {q: None for q in claims if not (q.predicate == _MARKING and q.subject in claim_nodes and q.subject not in stricter)}
+    graph = next(iter(claims)).graph_name
+    for claim in claim_nodes - stricter:
+        out[ox.Quad(claim, _MARKING, source, graph)] = None
+    return out
 
 
 # -- check ---------------------------------------------------------------------------------
@@ -324,6 +341,8 @@ def check_one_source_each(dataset: Dataset) -> None:
             found, _, _ = split_document(document)
         except ValidationError as exc:
             raise ValidationError(f"source {source.id} ({source.file}): {exc.detail}", extra=exc.extra) from exc
+        if found == source.iri:  # the others are sources it relays
+            continue
         raise ValidationError(
             f"source {source.id} ({source.file}): its document describes <{found}> as its fimi:Source, not <{source.iri}> "
             "(the source the metadata graph gives this graph)"

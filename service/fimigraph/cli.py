@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import json
+from collections import Counter
 import shutil
 import socket
 import sys
@@ -25,13 +26,16 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from . import __version__, reason
-from .attribution import attribution as attribution_of, attribution_stix
+from .attribution import attribution as attribution_of
+from .callers import ROLES, Tokens
 from .compaction import due as compaction_due
 from .errors import AddressInUse, AlreadyExists, ConfigError, FimigraphError, InputError, StoreError, ValidationError
 from .explain import explain as explain_node, render_text
 from .generate import Layout
-from .ingest import SourceDocument, media_type_for, read_document, retract as retract_source, write_document
+from .ingest import SourceDocument, check_consistency, media_type_for, read_document, retract as retract_source, write_document
+from .limits import Limits
 from .settings import Engine, Settings, load_settings
+from .sparql import check_query
 from .store import GraphStore
 from .validate import quiet_literal_warnings
 from .vocab import PREFIXES, compact
@@ -163,7 +167,7 @@ def load(
         with _removed_on_failure(settings.store):
             _load_bulk(files, settings, replace=replace, jobs=jobs, as_json=as_json)
         return
-    documents = [(path, _document(path)) for path in files]
+    documents = [(path, _document(path, settings.limits, owl_check=settings.owl_check)) for path in files]
     first_file: dict[str, Path] = {}
     for path, doc in documents:
         if (other := first_file.setdefault(doc.id, path)) != path:
@@ -210,10 +214,13 @@ def _removed_on_failure(store: Path) -> Iterator[None]:
         raise
 
 
-def _document(path: Path) -> SourceDocument:
-    """Read, parse and validate one file."""
+def _document(path: Path, limits: Limits, *, owl_check: bool = False) -> SourceDocument:
+    """Read, parse (within ``limits``) and validate one file (``owl_check``: and check it against the ontology's OWL axioms)."""
     with _about(path):
-        return read_document(_read_file(path), media_type=media_type_for(path.name, None))
+        doc = read_document(_read_file(path), media_type=media_type_for(path.name, None), limits=limits)
+        if owl_check:
+            check_consistency(doc.metadata + doc.claims)
+        return doc
 
 
 def _write_all(graph_store: GraphStore, documents: list[tuple[Path, SourceDocument]], settings: Settings, *,
@@ -279,11 +286,12 @@ def validate(
     as_json: JsonOpt = False,
 ) -> None:
     """Check documents against the shapes without loading them (exit 3 if any breaks them)."""
+    limits = _settings(None).limits
     report = []
     for path in files:
         with _about(path):  # unreadable or malformed: no report to give, the command stops here
             try:
-                doc = read_document(_read_file(path), media_type=media_type_for(path.name, None))
+                doc = read_document(_read_file(path), media_type=media_type_for(path.name, None), limits=limits)
                 report.append({"file": str(path), "conforms": True, "source": doc.source_iri, "results": []})
             except ValidationError as exc:
                 report.append({"file": str(path), "conforms": False, "detail": exc.detail, "results": exc.extra.get("results", [])})
@@ -343,8 +351,10 @@ def query(
     """Run a SPARQL query over the union of all graphs (fimi:, rdfs:, skos:, … prefixes are predeclared)."""
     path = Path(sparql)
     # A name ending in .rq is a file, present or not: a missing one is not a query text.
-    text = _read_file(path).decode() if path.suffix.lower() in _QUERY_FILES or path.is_file() else sparql
-    graph_store = _open(_settings(store), read_only=True)
+    text = _read_file(path).decode() if path.suffix.lower() in _QUERY_FILES or _is_file(path) else sparql
+    settings = _settings(store)
+    check_query(text, max_depth=settings.max_depth)  # as /sparql does: no crash on a deep query, no SERVICE
+    graph_store = _open(settings, read_only=True)
     results = graph_store.query(text, prefixes=PREFIXES)
     if isinstance(results, ox.QueryTriples):
         fmt = _GRAPH_FORMATS.get(output if output != "table" else "turtle")
@@ -372,6 +382,14 @@ def query(
     out.print(f"{count} row(s)", highlight=False)
 
 
+def _is_file(path: Path) -> bool:
+    """Whether ``path`` names a file (a long query is no file name: the system refuses to look it up)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def _cell(term: Any) -> str:
     if term is None:
         return ""
@@ -390,7 +408,9 @@ def attribution(
     """Graded links of a subject to states, negative findings and conflicts."""
     graph_store = _open(_settings(store), read_only=True)
     if as_stix:
-        _print_json(attribution_stix(graph_store, subject))
+        from .stix import export_attribution  # stix2 loads only when asked for
+
+        _print_json(export_attribution(graph_store, subject))
         return
     result = attribution_of(graph_store, subject)
     if as_json:
@@ -408,7 +428,8 @@ def attribution(
             + (f"; valid {link['valid_from'] or '…'} to {link['valid_until'] or '…'}" if link["valid_from"] or link["valid_until"] else ""),
             highlight=False,
         )
-        sources = ", ".join(s["label"] or s["source"] for s in link["sources"])
+        named = Counter(s["label"] or s["source"] for s in link["sources"])
+        sources = ", ".join(name + (f" (×{n})" if n > 1 else "") for name, n in named.items())
         count = link["derivations"] or 1
         out.print(f"    {count} derivation{'s' if count > 1 else ''}; sources: {sources or '—'}; rule: {link['rule_label']}; "
                   f"explain: fimigraph explain {link['link']}", highlight=False)
@@ -553,19 +574,26 @@ def serve(
     compact_after: CompactAfterOpt = None,
     host: Annotated[str | None, typer.Option(metavar="ADDRESS", help="Address to listen on [env: FIMIGRAPH_HOST; default 127.0.0.1].", show_default=False)] = None,
     port: Annotated[int | None, typer.Option(metavar="N", help="Port to listen on [env: FIMIGRAPH_PORT; default 8000].", show_default=False)] = None,
+    query_timeout: Annotated[float | None, typer.Option(metavar="SECONDS", help="Seconds a /sparql query may take before it is stopped "
+                                                        "[env: FIMIGRAPH_QUERY_TIMEOUT; default 30].", show_default=False)] = None,
+    query_workers: Annotated[int | None, typer.Option(metavar="N", help="Processes answering /sparql queries, how many run at once "
+                                                      "[env: FIMIGRAPH_QUERY_WORKERS; default: min(4, cores)].", show_default=False)] = None,
 ) -> None:
-    """Run the HTTP API (OpenAPI docs at /docs)."""
+    """Run the HTTP API (OpenAPI docs at /docs); more limits in FIMIGRAPH_* settings (README)."""
     import uvicorn
 
     from .api.app import create_app
 
-    settings = _settings(store, engine, compact_after=compact_after, host=host, port=port)
+    settings = _settings(store, engine, compact_after=compact_after, host=host, port=port,
+                         query_timeout=query_timeout, query_workers=query_workers)
     # Take the address before opening the store: a busy port fails before any store is created,
     # and nobody can take the port between this check and the server's start.
     listener = _listen(settings.host, settings.port)
     graph_store = _open(settings)  # open now, so a locked or bad store fails before serving
-    err.print(f"fimigraph {__version__}: serving {settings.store} on http://{settings.host}:{settings.port} (docs at /docs)", highlight=False)
-    config = uvicorn.Config(create_app(settings, store=graph_store), host=settings.host, port=settings.port, log_level="info")
+    err.print(f"fimigraph {__version__}: serving {settings.store} on http://{settings.host}:{settings.port} "
+              "(the workbench at /, API docs at /docs)", highlight=False)
+    config = uvicorn.Config(create_app(settings, store=graph_store), host=settings.host, port=settings.port, log_level="info",
+                            timeout_graceful_shutdown=settings.shutdown_timeout)
     uvicorn.Server(config).run(sockets=[listener])
 
 
@@ -582,6 +610,131 @@ def _listen(host: str, port: int) -> socket.socket:
                                "choose another port (--port, FIMIGRAPH_PORT)") from exc
         raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc
     return listener
+
+
+@app.command("disarm-incidents")
+def disarm_incidents(
+    incidents: Annotated[Path | None, typer.Argument(metavar="CSV", help="DISARM's incidents.csv [default: the copy in data/disarm/].", show_default=False)] = None,
+    techniques: Annotated[Path | None, typer.Option("--techniques", metavar="CSV", help="DISARM's incidenttechniques.csv [default: the copy beside the incidents' default].", show_default=False)] = None,
+    store: StoreOpt = None,
+    engine: EngineOpt = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Replace the incidents if they are loaded already.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load DISARM's incidents as one source: each a campaign, with the countries it is attributed to and the techniques it used."""
+    from .disarm import default_paths, load_incidents
+
+    shipped = default_paths()
+    settings = _settings(store, engine)
+    graph_store = _open(settings)
+    result = load_incidents(graph_store, incidents or shipped[0], techniques or (shipped[1] if incidents is None else None),
+                            replace=replace, engine=settings.engine)
+    graph_store.flush()
+    if as_json:
+        _print_json({**result.__dict__, "warnings": list(result.warnings)})
+        return
+    verb = "replaced" if result.replaced else "loaded"
+    out.print(f"{verb} DISARM incidents → source {result.id} ({result.claims} claims, {result.triples} triples)", highlight=False)
+    for warning in result.warnings:
+        out.print(f"  warning: {warning}", highlight=False)
+
+
+@app.command()
+def check(
+    file: Annotated[Path | None, typer.Argument(metavar="FILE", help="A source document to check (not loaded); none: the ontology alone.", show_default=False)] = None,
+    source: Annotated[str | None, typer.Option("--source", metavar="ID", help="Id (or IRI) of a loaded source to check instead.", show_default=False)] = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check the ontology plus one source with the OWL reasoner HermiT (exit 3 if they contradict each other)."""
+    from .consistency import check as check_graph, check_source, classify
+    from .ingest import parse_document
+
+    if file is not None and source is not None:
+        raise InputError("give a FILE or --source, not both")
+    with _spinner() as progress:
+        progress.add_task("reasoning (HermiT)")
+        if source is not None:
+            report = check_source(_open(_settings(store), read_only=True), source)
+            what = f"source {source}"
+        elif file is not None:
+            report = check_graph(parse_document(_read_file(file), media_type=media_type_for(file.name, None))[0])
+            what = str(file)
+        else:
+            started = time.perf_counter()
+            classes = classify()
+            unsatisfiable = sorted(compact(c) for c in classes.unsatisfiable if not c.endswith("#Nothing"))
+            result = {"consistent": not unsatisfiable, "unsatisfiable": unsatisfiable, "seconds": time.perf_counter() - started}
+    if file is None and source is None:
+        if as_json:
+            _print_json(result)
+        else:
+            words = "no unsatisfiable class" if not unsatisfiable else "unsatisfiable: " + ", ".join(unsatisfiable)
+            out.print(f"ontology: {words} (HermiT, {result['seconds']:.1f} s)", highlight=False)
+        if unsatisfiable:
+            raise typer.Exit(3)
+        return
+    if as_json:
+        _print_json(report.as_dict())
+    elif report.consistent:
+        out.print(f"{what}: consistent with the ontology (HermiT, {report.individuals} individuals, {report.seconds:.1f} s)", highlight=False)
+    else:
+        out.print(f"{what}: contradicts the ontology — {report.other or f'{len(report.violations)} violation(s)'}", highlight=False)
+        for v in report.violations:
+            out.print(f"  - <{v.individual}>{f' ({v.label})' if v.label else ''} breaks {v.axiom}", highlight=False)
+            for reason_line in v.because:
+                out.print(f"      because {reason_line}", highlight=False)
+    if not report.consistent:
+        raise typer.Exit(3)
+
+
+tokens_app = typer.Typer(
+    cls=_Commands, no_args_is_help=True, rich_markup_mode=None,
+    help="API tokens: each with a role (reader, editor, admin) and a TLP clearance; kept hashed in the store's folder.")
+app.add_typer(tokens_app, name="tokens")
+
+
+@tokens_app.command("add")
+def tokens_add(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Who or what uses the token (shown in lists and logs).", show_default=False)],
+    role: Annotated[str, typer.Option("--role", metavar=choices(ROLES), help="What the token may do: read; also write sources; also administer.")] = "reader",
+    clearance: Annotated[str, typer.Option("--clearance", metavar="TLP", help="The most restrictive TLP marking the token may read: "
+                                            "clear, green, amber, amber+strict or red.")] = "clear",
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Make a token and print it, this once: only its hash is kept."""
+    token, secret = Tokens(_settings(store).store).add(name, role=role, clearance=clearance)
+    if as_json:
+        _print_json({**token.public(), "token": secret})
+    else:
+        out.print(f"{secret}\n", highlight=False)
+        err.print(f"token {token.id} for {token.name}: {token.role}, cleared for {token.clearance}. "
+                  "It is shown this once; keep it secret (HTTP: Authorization: Bearer <token>).", highlight=False)
+
+
+@tokens_app.command("list")
+def tokens_list(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+    """List the tokens (never the tokens themselves): id, name, role, clearance, when made and revoked."""
+    tokens = Tokens(_settings(store).store).list()
+    if as_json:
+        _print_json([t.public() for t in tokens])
+        return
+    table = Table("id", "name", "role", "clearance", "created", "revoked", box=None)
+    for t in tokens:
+        table.add_row(t.id, t.name, t.role, t.clearance, t.created, t.revoked or "")
+    out.print(table if tokens else "no tokens: reads are open to anonymous TLP:CLEAR readers unless closed; "
+                                   "`fimigraph tokens add NAME --role editor` makes one", highlight=False)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    token_id: Annotated[str, typer.Argument(metavar="ID", help="The token's id (see `fimigraph tokens list`).", show_default=False)],
+    store: StoreOpt = None,
+) -> None:
+    """Revoke a token: a running server refuses it from its next request."""
+    token = Tokens(_settings(store).store).revoke(token_id)
+    out.print(f"revoked token {token.id} ({token.name}) at {token.revoked}", highlight=False)
 
 
 @app.command()

@@ -11,15 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Graph, URIRef
-from rdflib.namespace import RDF
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, RDF
 
 from . import reason
-from .errors import ParseError, UnsupportedFormat, ValidationError
+from .errors import Inconsistent, InputError, ParseError, UnsupportedFormat, ValidationError
+from .limits import DEFAULTS, Limits, bounded, check_json, check_literal, check_size, check_xml
 from .ontology import source_classes
 from .reason import DEFAULT_ENGINE, InferenceReport
 from .store import GraphStore, SourceInfo, source_id
 from .validate import validate_graph
+from .views import rank_of
 from .vocab import FIMI, INFERRED
 
 STIX_MEDIA_TYPE = "application/stix+json"
@@ -48,6 +50,7 @@ ACCEPTED_MEDIA_TYPES = (*_FORMATS, STIX_MEDIA_TYPE)
 
 # Nodes only the rules may create: a document that asserts them would forge inferences.
 _RESERVED_TYPES = frozenset({FIMI.Inference, FIMI.AttributionLink, FIMI.NegativeFinding, FIMI.Conflict})
+_STORE_METADATA = (DCTERMS.identifier, DCTERMS.dateSubmitted)
 
 
 @dataclass(frozen=True)
@@ -95,14 +98,26 @@ def media_type_for(filename: str | None, declared: str | None) -> str:
     )
 
 
-def parse_document(data: bytes, *, media_type: str, base_iri: str | None = None) -> tuple[Graph, tuple[str, ...]]:
-    """Parse a document into one rdflib graph (named graphs of TriG/N-Quads are merged)."""
+def parse_document(data: bytes, *, media_type: str, base_iri: str | None = None,
+                   limits: Limits = DEFAULTS) -> tuple[Graph, tuple[str, ...]]:
+    """Parse a document into one rdflib graph (named graphs of TriG/N-Quads are merged), within ``limits``."""
+    if media_type in (STIX_MEDIA_TYPE, "application/ld+json"):
+        check_json(data, limits)
+    elif media_type == "application/rdf+xml":
+        check_xml(data, limits)
     if media_type == STIX_MEDIA_TYPE:
         from .stix import bundle_to_graph  # STIX is optional input; import it only when needed
 
-        return bundle_to_graph(data)
+        graph, warnings = bundle_to_graph(data)
+        check_size(len(graph), limits)
+        for term in {*graph.all_nodes(), *graph.predicates()}:
+            if isinstance(term, Literal):
+                check_literal(str(term), limits)
+            elif isinstance(term, URIRef):
+                _check_iri(term)
+        return graph, warnings
     try:
-        quads = list(ox.parse(data, format=_FORMATS[media_type], base_iri=base_iri))
+        quads = list(bounded(ox.parse(data, format=_FORMATS[media_type], base_iri=base_iri), limits))
     except SyntaxError as exc:
         raise ParseError(f"malformed {_FORMATS[media_type].name} document: {exc}") from exc
     except ValueError as exc:
@@ -111,14 +126,29 @@ def parse_document(data: bytes, *, media_type: str, base_iri: str | None = None)
     return Graph().parse(data=triples.decode(), format="nt"), ()
 
 
+def _check_iri(term: URIRef) -> None:
+    """Refuse an IRI pyoxigraph would refuse (a STIX id or IRI with ``>`` or a space): it goes into the store and queries."""
+    try:
+        ox.NamedNode(str(term))
+    except ValueError as exc:
+        raise InputError(f"the STIX bundle makes {str(term)!r}, which is not a valid IRI ({exc}): "
+                         "check its objects' ids and IRIs") from exc
+
+
 def split_document(graph: Graph) -> tuple[str, Graph, Graph]:
-    """Find the document's one source; return its IRI, its metadata and the rest (the claims)."""
-    sources = sorted({s for cls in source_classes() for s in graph.subjects(RDF.type, cls)}, key=str)
+    """Find the document's one source; return its IRI, its metadata and the rest (the claims).
+
+    A document may also describe sources it relays (``<own> fimi:reports <other>``, as an article
+    relays a report, or a STIX bundle the reports its external references cite): their
+    descriptions stay with the claims, and its own source is the one no other source relays.
+    """
+    typed = {s for cls in source_classes() for s in graph.subjects(RDF.type, cls)}
+    sources = sorted((s for s in typed if not any(r in typed for r in graph.subjects(FIMI.reports, s))), key=str)
     if len(sources) != 1:
         found = ", ".join(str(s) for s in sources) or "none"
         raise ValidationError(
             f"a document must describe exactly one fimi:Source (or fimi:Report, fimi:Article, "
-            f"fimi:OfficialStatement); found {len(sources)}: {found}",
+            f"fimi:OfficialStatement) of its own, besides those it relays (fimi:reports); found {len(sources)}: {found}",
             extra={"results": [{"focus_node": None, "message": "exactly one fimi:Source per document", "found": found}]},
         )
     source = sources[0]
@@ -128,6 +158,22 @@ def split_document(graph: Graph) -> tuple[str, Graph, Graph]:
     for triple in graph:
         (metadata if triple[0] == source else claims).add(triple)
     return str(source), metadata, claims
+
+
+def check_store_metadata(metadata: Graph) -> None:
+    """Refuse what only the store writes about a loaded source: its id and submission time.
+
+    Written by a document, a second ``dcterms:identifier`` made ``GET /sources`` list a phantom
+    source whose deletion dropped the real one's metadata and left its claims behind.
+    """
+    found = sorted({f"{p.n3()} {o.n3()}" for p in _STORE_METADATA for o in metadata.objects(None, p)})
+    if found:
+        raise ValidationError(
+            f"a document may not give its source {', '.join(found)}: the store writes a source's "
+            "dcterms:identifier and dcterms:dateSubmitted (name your own identifier with another property, "
+            "e.g. dcterms:bibliographicCitation)",
+            extra={"results": [{"focus_node": None, "message": f"store metadata in input: {f}"} for f in found]},
+        )
 
 
 def check_reserved(graph: Graph) -> None:
@@ -143,9 +189,9 @@ def check_reserved(graph: Graph) -> None:
         )
 
 
-def read_document(data: bytes, *, media_type: str, base_iri: str | None = None) -> SourceDocument:
-    """Parse and validate a document; raise ParseError or ValidationError naming the problem."""
-    graph, warnings = parse_document(data, media_type=media_type, base_iri=base_iri)
+def read_document(data: bytes, *, media_type: str, base_iri: str | None = None, limits: Limits = DEFAULTS) -> SourceDocument:
+    """Parse (within ``limits``) and validate a document; raise ParseError, ValidationError or a limit's error naming the problem."""
+    graph, warnings = parse_document(data, media_type=media_type, base_iri=base_iri, limits=limits)
     if len(graph) == 0:
         raise ValidationError("the document is empty: it holds no triples")
     check_reserved(graph)
@@ -153,7 +199,20 @@ def read_document(data: bytes, *, media_type: str, base_iri: str | None = None) 
     if not outcome.conforms:
         raise ValidationError(outcome.summary(), extra={"results": outcome.results, "report": outcome.text})
     source_iri, metadata, claims = split_document(graph)
-    return SourceDocument(source_iri, metadata, claims, warnings)
+    check_store_metadata(metadata)
+    return SourceDocument(source_iri, metadata, with_source_marking(source_iri, metadata, claims), warnings)
+
+
+def with_source_marking(source_iri: str, metadata: Graph, claims: Graph) -> Graph:
+    """The claims, each marked at least as restrictively as its source (a source's marking applies to its claims; the most restrictive wins)."""
+    source = metadata.value(URIRef(source_iri), FIMI.marking)
+    if source is None or rank_of(str(source)) == 0:
+        return claims
+    for claim in set(claims.subjects(RDF.type, FIMI.Claim)):
+        own = claims.value(claim, FIMI.marking)
+        if own is None or rank_of(str(own)) < rank_of(str(source)):
+            claims.set((claim, FIMI.marking, source))
+    return claims
 
 
 def write_document(store: GraphStore, doc: SourceDocument, *, replace: bool = False, engine: str = DEFAULT_ENGINE) -> IngestResult:
@@ -174,9 +233,24 @@ def ingest(
     base_iri: str | None = None,
     replace: bool = False,
     engine: str = DEFAULT_ENGINE,
+    owl_check: bool = False,
+    limits: Limits = DEFAULTS,
 ) -> IngestResult:
-    """Parse, validate and write one source document."""
-    return write_document(store, read_document(data, media_type=media_type, base_iri=base_iri), replace=replace, engine=engine)
+    """Parse (within ``limits``), validate and write one source document (``owl_check``: refuse one that contradicts the ontology's OWL axioms)."""
+    doc = read_document(data, media_type=media_type, base_iri=base_iri, limits=limits)
+    if owl_check:
+        check_consistency(doc.metadata + doc.claims)
+    return write_document(store, doc, replace=replace, engine=engine)
+
+
+def check_consistency(graph: Graph) -> None:
+    """Raise :class:`Inconsistent` with HermiT's report when a document contradicts the ontology."""
+    from .consistency import check  # owlready2 and Java load only when asked for
+
+    report = check(graph)
+    if not report.consistent:
+        broken = "; ".join(f"{v.individual}: {v.axiom}" for v in report.violations[:3]) or report.other
+        raise Inconsistent(f"the document contradicts the ontology ({broken})", extra=report.as_dict())
 
 
 

@@ -22,18 +22,21 @@ import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import pyoxigraph as ox
 import pyshacl
 from rdflib import Graph
 
 from .engine import Engine, Triple, to_quads
+from .engine.facts import Facts
 from .engine.terms import from_ox
 from .ontology import ontology_graph, ontology_hash
 from .resources import rules_dir
 from .ruleset import rule_files, rules_graph, strata, working_properties
 from .store import GraphStore, SourceChange, ntriples
-from .vocab import INFERRED_GRAPH
+from .views import generation_bump_sparql, inferred_rank, source_ranks
+from .vocab import FIMI, INFERRED_GRAPH
 
 ENGINES = ("native", "pyshacl")
 """Engine names accepted by :func:`infer`."""
@@ -121,7 +124,7 @@ def inferred_size(store: GraphStore) -> int:
     """Triples in the inferred graph, as the last run recorded it (else counted)."""
     engine = _engines.get(store)
     if engine is not None:
-        return len(engine.inferred())
+        return engine.size()
     recorded = store.recorded_inferred_size()
     return recorded if recorded is not None else store.count(str(INFERRED_GRAPH))
 
@@ -218,6 +221,26 @@ def _commit(store: GraphStore, first: str, added: set[Triple], removed: set[Trip
     store.update(" ;\n".join(parts))
 
 
+def _commit_with_views(store: GraphStore, change: SourceChange, added: set[Triple], removed: set[Triple], facts: Facts, *,
+                       total: int, generation: int) -> None:
+    """Write a change with its inferences (one transaction), then to each need-to-know view within its clearance."""
+    marking, derivation_of = str(FIMI.marking), str(FIMI.derivationOf)
+
+    def one(node: object, prop: str) -> Any:
+        return next(iter(facts.objects(node, prop)), None)
+
+    ranks: dict[object, int] = {}
+    for s, _, _ in added:
+        if s not in ranks:
+            ranks[s] = inferred_rank(s, lambda n: one(n, marking), lambda n: one(n, derivation_of))
+    new = list(added)
+    inferred = [(q, ranks[t[0]]) for t, q in zip(new, to_quads(new, str(INFERRED_GRAPH)))]
+    ranked = [*source_ranks(change.added), *inferred]
+    store.views.expect({r for _, r in ranked}, generation=generation)
+    _commit(store, change.update, added, removed, total=total, changes=1)
+    store.views.apply(ranked, [*change.removed, *to_quads(removed, str(INFERRED_GRAPH))], generation=generation + 1)
+
+
 def infer(store: GraphStore, *, engine: str = DEFAULT_ENGINE, on_pass: Callable[[int, int], None] | None = None) -> InferenceReport:
     """Derive the inferred graph of ``store`` again from scratch with the chosen engine; swap it in at once."""
     if engine not in ENGINES:
@@ -236,14 +259,15 @@ def infer(store: GraphStore, *, engine: str = DEFAULT_ENGINE, on_pass: Callable[
             triples, passes = _pyshacl_inferred(store, on_pass=on_pass)
         stored = _stored_inferred(store)
         if not stored and triples:
-            # An empty inferred graph: one bulk transaction, then the note. A crash in between
-            # leaves the graph without its note, which :func:`outdated` takes for other rules.
-            store.ox.extend(to_quads(triples, str(INFERRED_GRAPH)))
-            _commit(store, "", set(), set(), total=len(triples), changes=0)
+            # An empty inferred graph: the graph and its note in one bulk transaction (faster than an
+            # update), after the old note goes in one of its own; readers see either state whole.
+            store.update(f"{store.forget_notes_sparql()} ;\n{generation_bump_sparql()}")
+            store.ox.extend([*to_quads(triples, str(INFERRED_GRAPH)), *store.note_quads(inferred=len(triples))])
         else:
             _commit(store, "", triples - stored, stored - triples, total=len(triples), changes=0)
         if engine == "native":
             _engines[store] = fresh
+        store.views.rebuild(generation=store.generation())
     store.optimize()
     return InferenceReport(engine, len(triples), passes, time.perf_counter() - started, added=len(triples))
 
@@ -253,6 +277,8 @@ def recover(store: GraphStore, *, engine: str = DEFAULT_ENGINE,
     """Derive the inferred graph again if it is :func:`outdated`: why, and the rebuild's report; else None."""
     why = None if store.read_only else outdated(store)
     if why is None:
+        if not store.read_only:  # views an interrupted write left behind are built again
+            store.views.sync(generation=store.generation())
         return None
     if announce is not None:
         announce(why)
@@ -268,18 +294,20 @@ def apply(store: GraphStore, change: SourceChange, *, engine: str = DEFAULT_ENGI
         rebuilt = outdated(store) is not None
         if rebuilt:  # never build on a graph derived with other rules
             infer(store, engine=engine)
+        generation = store.generation()
         if engine == "pyshacl":
             triples, passes = _pyshacl_inferred(store, added=change.added, removed=change.removed)
             stored = _stored_inferred(store)
             added, removed = triples - stored, stored - triples
-            _commit(store, change.update, added, removed, total=len(triples), changes=1)
+            facts = Facts(triples)
+            _commit_with_views(store, change, added, removed, facts, total=len(triples), generation=generation)
             return InferenceReport(engine, len(triples), passes, time.perf_counter() - started, len(added), len(removed))
         native = native_engine(store)
-        before = len(native.inferred())
         delta = native.change(native.triples_of(change.added), native.triples_of(change.removed))
-        total = before + len(delta.added) - len(delta.removed)
+        total = native.size()
         try:
-            _commit(store, change.update, delta.added, delta.removed, total=total, changes=1)
+            _commit_with_views(store, change, delta.added, delta.removed, native.reasoner.facts, total=total,
+                               generation=generation)
         except BaseException:
             # The store is as it was; the engine is not: it is built again when next needed.
             _engines.pop(store, None)

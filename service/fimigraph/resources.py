@@ -30,3 +30,8 @@ def rules_dir() -> Path:
 def data_dir() -> Path:
     """The folder of real cases, analyst queries and sample inputs."""
     return _root("data")
+
+
+def workbench_dir() -> Path:
+    """The folder of the workbench's built assets (``web/`` builds it; the bundle is committed, so no npm at install)."""
+    return _PACKAGE / "web" / "dist"

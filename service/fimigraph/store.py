@@ -22,6 +22,9 @@ from rdflib import Graph, Literal, URIRef
 
 from .errors import AlreadyExists, NotFound, QueryError, StoreError
 from .ontology import ontology_hash, ontology_ntriples
+from .sparql import dataset
+from .callers import Tokens
+from .views import FOLDER as VIEWS_FOLDER, Views, generation, generation_bump_sparql
 from .vocab import (
     DCTERMS,
     FIMI,
@@ -106,6 +109,34 @@ class GraphStore:
         self.write_lock = threading.RLock()
         if not read_only:
             self._ensure_ontology()
+        self.views = Views(self.ox, self.path / VIEWS_FOLDER if self.path is not None else None, read_only=read_only)
+        self._readers: dict[int, GraphStore] = {}
+        self.tokens = Tokens(self.path)
+        """The API tokens of this store's callers (a file in its folder; in memory for a store in memory)."""
+
+    @classmethod
+    def _reader(cls, store: ox.Store, path: Path | None) -> GraphStore:
+        """A store opened elsewhere, to be read only (a need-to-know view)."""
+        reader = cls.__new__(cls)
+        reader.path, reader.read_only, reader.ox = path, True, store
+        reader.write_lock = threading.RLock()
+        reader.views = Views(store, None, read_only=True)
+        reader._readers = {}
+        return reader
+
+    def for_clearance(self, clearance: int) -> GraphStore:
+        """What a caller of this TLP clearance (a rank, 0 for TLP:CLEAR) may read: this store, or its view holding only what is marked within it."""
+        view = self.views.store_for(clearance)
+        if view is self.ox:
+            return self
+        reader = self._readers.get(id(view))
+        if reader is None or reader.ox is not view:
+            reader = self._readers[id(view)] = self._reader(view, self.views.path_for(clearance, self.path) if self.path else None)
+        return reader
+
+    def generation(self) -> int:
+        """How many writes the store has completed (see :mod:`fimigraph.views`)."""
+        return generation(self.ox)
 
     # -- writes -------------------------------------------------------------------------
 
@@ -183,13 +214,25 @@ class GraphStore:
 
         ``changes``: sources added, replaced or retracted by this update, towards the next compaction.
         """
+        record = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in self.note_quads(inferred=inferred))
+        update = (f"{self.forget_notes_sparql()} ;\nINSERT DATA {{ GRAPH <{SOURCES_GRAPH}> {{ {record} }} }} ;\n"
+                  f"{generation_bump_sparql()}")
+        return update + (f" ;\n{self._add_to_changes(changes)}" if changes else "")
+
+    @staticmethod
+    def forget_notes_sparql() -> str:
+        """The update that removes the notes of the last reasoning run."""
+        notes = (FIMI.reasoningStartedAt, FIMI.inferredTriples, FIMI.derivedWith)
+        return " ;\n".join(f"DELETE WHERE {{ GRAPH <{SOURCES_GRAPH}> {{ <{INFERRED_GRAPH}> <{p}> ?o }} }}" for p in notes)
+
+    @staticmethod
+    def note_quads(*, inferred: int) -> list[ox.Quad]:
+        """The notes of a completed reasoning run: the inferred graph's size, and the fingerprint of what derived it."""
         from .reason import derivation  # the fingerprint of the rules: reason's to define
 
-        notes = (FIMI.reasoningStartedAt, FIMI.inferredTriples, FIMI.derivedWith)
-        forget = " ;\n".join(f"DELETE WHERE {{ GRAPH <{SOURCES_GRAPH}> {{ <{INFERRED_GRAPH}> <{p}> ?o }} }}" for p in notes)
-        record = (f"INSERT DATA {{ GRAPH <{SOURCES_GRAPH}> {{ <{INFERRED_GRAPH}> <{FIMI.inferredTriples}> "
-                  f"\"{int(inferred)}\"^^<{XSD.integer}> ; <{FIMI.derivedWith}> \"{derivation()}\" }} }}")
-        return f"{forget} ;\n{record}" + (f" ;\n{self._add_to_changes(changes)}" if changes else "")
+        graph, subject = ox.NamedNode(str(SOURCES_GRAPH)), ox.NamedNode(str(INFERRED_GRAPH))
+        return [ox.Quad(subject, ox.NamedNode(str(FIMI.inferredTriples)), ox.Literal(str(int(inferred)), datatype=ox.NamedNode(str(XSD.integer))), graph),
+                ox.Quad(subject, ox.NamedNode(str(FIMI.derivedWith)), ox.Literal(derivation()), graph)]
 
     def recorded_inferred_size(self) -> int | None:
         """The inferred graph's size as the last completed reasoning run recorded it (None: not recorded).
@@ -253,6 +296,7 @@ class GraphStore:
         """Make sure everything written is on disk."""
         if self.path is not None and not self.read_only:
             self.ox.flush()
+            self.views.flush()
 
     def optimize(self) -> int:
         """Compact an on-disk store; return how many changes (see :meth:`note_change`) it compacted.
@@ -267,6 +311,7 @@ class GraphStore:
         if self.path is not None:
             try:
                 self.ox.optimize()
+                self.views.optimize()
             except OSError as exc:  # a full disk: the store is as it was, only not compacted
                 raise StoreError(f"the store could not be compacted: {exc}") from exc
         if changes:
@@ -284,29 +329,25 @@ class GraphStore:
         named_graphs: list[str] | None = None,
         base_iri: str | None = None,
         prefixes: dict[str, str] | None = None,
-        bind: dict[str, str] | None = None,
+        bind: dict[str, str | ox.Literal] | None = None,
     ) -> Any:
         """Run a SPARQL query.
 
         With no dataset given (here or by the query's own FROM / FROM NAMED), the default
         graph is the union of all graphs. Given one, it is exactly what is named: an
         empty list is an empty default graph, or no named graphs (SPARQL 1.1 Protocol §2.1.4).
-        ``bind``: IRIs bound to variables of the query (never pasted into its text); pyoxigraph
-        binds only variables a SELECT projects.
+        ``bind``: IRIs (or literals) bound to variables of the query (never pasted into its text);
+        pyoxigraph binds only variables a SELECT projects.
         """
         kwargs: dict[str, Any] = {"base_iri": base_iri, "prefixes": prefixes}
         if bind:
             try:
-                kwargs["substitutions"] = {ox.Variable(k): ox.NamedNode(v) for k, v in bind.items()}
+                kwargs["substitutions"] = {ox.Variable(k): v if isinstance(v, ox.Literal) else ox.NamedNode(v)
+                                           for k, v in bind.items()}
             except ValueError as exc:
                 raise QueryError(f"not an IRI: {exc}") from exc
-        if default_graph is not None or named_graphs is not None:
-            kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graph or []]
-            kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs or []]
-        elif not declares_dataset(sparql):
-            kwargs["use_default_graph_as_union"] = True
         try:
-            return self.ox.query(sparql, **kwargs)
+            return self.ox.query(sparql, **kwargs, **dataset(sparql, default_graph, named_graphs))
         except SyntaxError as exc:
             raise QueryError(f"malformed SPARQL: {exc}") from exc
         except (ValueError, TypeError) as exc:
@@ -314,11 +355,11 @@ class GraphStore:
         except OSError as exc:
             raise StoreError(f"the store could not be read: {exc}") from exc
 
-    def ask(self, sparql: str) -> bool:
-        """Run an ASK query."""
-        return bool(self.query(sparql))
+    def ask(self, sparql: str, *, bind: dict[str, str | ox.Literal] | None = None) -> bool:
+        """Run an ASK query (``bind`` as in :meth:`query`)."""
+        return bool(self.query(sparql, bind=bind))
 
-    def select(self, sparql: str, *, bind: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    def select(self, sparql: str, *, bind: dict[str, str | ox.Literal] | None = None) -> list[dict[str, Any]]:
         """Run a SELECT written in Python (prefixes added; ``bind``: IRIs for its variables) and return rows of Python values."""
         solutions = self.query(sparql, prefixes=PREFIXES, bind=bind)
         names = [v.value for v in solutions.variables]
@@ -353,20 +394,17 @@ class GraphStore:
 
     def sources(self, *, only: str | None = None, limit: int | None = None, offset: int = 0) -> list[SourceInfo]:
         """Every loaded source, by id; ``only``: just the one with this id or IRI; ``limit``/``offset``: one page."""
-        # One source is looked up through its id or IRI, never by listing them all.
-        if only is not None and any(c in only for c in '"\\\n'):
-            return []
-        pick = "?s dcterms:identifier ?id ."
-        if only is not None:  # by the index: through the id, or the IRI when it can be one
-            pick = f'{{ ?s dcterms:identifier "{only}" . BIND("{only}" AS ?id) }}'
-            if ":" in only and not any(c in only for c in '<>{}|^` \t'):
-                pick += f" UNION {{ <{only}> dcterms:identifier ?id . BIND(<{only}> AS ?s) }}"
         page = (f"LIMIT {int(limit)} " if limit is not None else "") + (f"OFFSET {int(offset)}" if offset else "")
         # The page of ids first, then their metadata and claims row by row: joined in one query,
         # pyoxigraph reads the whole metadata graph (and every label) first — 26 s for 8,691 sources.
-        ids = self.select(
-            f"SELECT ?s ?id WHERE {{ GRAPH <{SOURCES_GRAPH}> {{ {pick} FILTER(?s != <{ONTOLOGY_GRAPH}>) }} }} ORDER BY ?id {page}"
-        )
+        pick = (f"SELECT ?s ?id WHERE {{ GRAPH <{SOURCES_GRAPH}> {{ ?s dcterms:identifier ?id FILTER(?s != <{ONTOLOGY_GRAPH}>) }} }} "
+                f"ORDER BY ?id {page}")
+        if only is None:
+            ids = self.select(pick)
+        else:  # one source, by the index: through its id, else its IRI when it is one
+            ids = self.select(pick, bind={"id": ox.Literal(only)})
+            if not ids and _is_iri(only):
+                ids = self.select(pick, bind={"s": only})
         if not ids:
             return []
         rows: dict[str, dict[str, Any]] = {}
@@ -420,23 +458,13 @@ class GraphStore:
 
     def has_source(self, source_iri: str) -> bool:
         """Whether a source with this IRI is loaded."""
-        return self.ask(f"ASK {{ GRAPH <{SOURCES_GRAPH}> {{ <{source_iri}> <{DCTERMS.identifier}> ?id }} }}")
+        return _is_iri(source_iri) and self.ask(f"ASK {{ GRAPH <{SOURCES_GRAPH}> {{ ?s <{DCTERMS.identifier}> ?id }} }}",
+                                                 bind={"s": source_iri})
 
     def named_graphs(self) -> Iterator[str]:
         """The IRIs of the store's named graphs."""
         for g in self.ox.named_graphs():
             yield g.value
-
-
-# What can hide the keyword FROM: strings, IRIs and comments (variables and prefixed names
-# are told apart by the characters around the word).
-_NOT_KEYWORDS = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*')
-_FROM = re.compile(r"(?<![\w:?$.-])FROM(?![\w:.-])", re.IGNORECASE)
-
-
-def declares_dataset(sparql: str) -> bool:
-    """Whether a query names its own dataset with FROM or FROM NAMED."""
-    return _FROM.search(_NOT_KEYWORDS.sub(" ", sparql)) is not None
 
 
 def iri_batches(iris: Iterable[str], size: int = 2000) -> Iterator[str]:
@@ -453,6 +481,15 @@ def lateral_optional(graph: str, node: str, prop: str, var: str) -> str:
     join (20 ms for one conflict at 100k triples, against 0.2 ms this way).
     """
     return f"LATERAL {{ OPTIONAL {{ SELECT ?{node} ?{var} WHERE {{ GRAPH <{graph}> {{ ?{node} {prop} ?{var} }} }} }} }}\n"
+
+
+def _is_iri(text: str) -> bool:
+    """Whether ``text`` is an IRI (as pyoxigraph checks it)."""
+    try:
+        ox.NamedNode(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _opt(value: Any) -> str | None:

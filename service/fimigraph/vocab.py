@@ -22,6 +22,10 @@ SKOLEM = {"authority": "https://w3id.org", "basepath": "/fimigraph/.well-known/g
 """Where a document's blank nodes are given IRIs (skolem IRIs, RDF 1.1 §3.5) when it is stored: ``Graph.skolemize(**SKOLEM)``."""
 STIX = Namespace(BASE + "stix/")
 """Entities imported from STIX 2.1 bundles: ``STIX[<stix id>]``."""
+COUNTRY = Namespace(BASE + "country/")
+"""States by ISO 3166-1 alpha-2 code, ``COUNTRY["AZ"]``, where a source names a state by its code (STIX, DISARM)."""
+DISARM = Namespace(BASE + "disarm/")
+"""The DISARM framework: techniques and tactics by their DISARM id (``DISARM["T0049"]``), incidents (``DISARM["I00001"]``)."""
 
 ONTOLOGY_IRI = URIRef(BASE + "ontology")
 
@@ -61,7 +65,7 @@ def compact(iri: str) -> str:
 
 
 __all__ = [
-    "BASE", "DCTERMS", "SKOLEM", "FIMI", "FIMIR", "GRAPH", "INFERRED", "INFERRED_GRAPH", "ONTOLOGY_GRAPH",
+    "BASE", "COUNTRY", "DCTERMS", "DISARM", "FIMI", "FIMIR", "GRAPH", "INFERRED", "INFERRED_GRAPH", "ONTOLOGY_GRAPH",
     "ONTOLOGY_IRI", "OWL", "PREFIXES", "PROV", "RDF", "RDFS", "SH", "SKOS", "SOURCES_GRAPH",
-    "SOURCE_GRAPH_PREFIX", "STIX", "XSD", "compact", "source_graph",
+    "SKOLEM", "SOURCE_GRAPH_PREFIX", "STIX", "XSD", "compact", "source_graph",
 ]

@@ -3,8 +3,9 @@
 The pipeline, one module each:
 
 - :mod:`.shacl` — a shapes graph's rules as the CONSTRUCT queries they amount to;
-- :mod:`.rules` — each query parsed with rdflib's SPARQL parser and algebra, compiled into a plan
-  (:mod:`.plan`, :mod:`.patterns`, :mod:`.subselect`, :mod:`.expressions`) and an anchoring;
+- :mod:`.rules` — each query parsed with rdflib's SPARQL parser and algebra (:mod:`.algebra` turns it
+  into a group's elements), planned (:mod:`.plan`, :mod:`.patterns`, :mod:`.subselect`; expressions in
+  :mod:`.expressions` over :mod:`.operators`), with its anchoring;
 - :mod:`.facts` — the facts the rules read, indexed in memory (:mod:`.terms`: how terms are held);
 - :mod:`.fixpoint` — the stratified semi-naive fixpoint and its incremental maintenance (DRed).
 
@@ -63,6 +64,7 @@ class Engine:
         self.working = frozenset(working) | frozenset(str(p) for p in working_properties(shapes, ontology_graph()))
         reads = set().union(*(r.predicates for r in rules)) if rules else set()
         self.reads_everything = None in reads
+        self._size: int | None = None
         self.reads = frozenset(p for p in reads if p is not None) | {RDF_TYPE}
 
     # -- facts -------------------------------------------------------------------------------------
@@ -104,14 +106,26 @@ class Engine:
 
     def change(self, added: Iterable[Triple] = (), removed: Iterable[Triple] = ()) -> Delta:
         """Assert and retract facts; return how the inferred graph changes (working properties left out)."""
+        size = self.size()
         delta = self.reasoner.change(added, removed)
         asserted = self.reasoner.asserted
-        return Delta({t for t in delta.added if t[1] not in self.working and t not in asserted},
-                     {t for t in delta.removed if t[1] not in self.working})
+        delta = Delta({t for t in delta.added if t[1] not in self.working and t not in asserted},
+                      {t for t in delta.removed if t[1] not in self.working})
+        self._size = size + len(delta.added) - len(delta.removed)
+        return delta
 
     def inferred(self) -> set[Triple]:
         """The inferred graph: derived facts that are not asserted, working properties left out."""
-        return self.reasoner.inferred(self.working)
+        found = self.reasoner.inferred(self.working)
+        self._size = len(found)
+        return found
+
+    def size(self) -> int:
+        """How many triples the inferred graph has (counted once, then kept up to date by each change)."""
+        if self._size is None:
+            self.inferred()
+        assert self._size is not None
+        return self._size
 
 
 def to_quads(triples: Iterable[Triple], graph: str) -> Iterator[ox.Quad]:

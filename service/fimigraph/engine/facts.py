@@ -105,6 +105,15 @@ class Facts:
         """The predicates used."""
         return [p for p, n in self.size.items() if n]
 
+    def degree(self, node: Term) -> int:
+        """How many facts mention a node, as subject or object."""
+        out = sum(len(objects) for objects in self.spo.get(node, _NONE).values())
+        return out + sum(len(by_object.get(node, _EMPTY)) for by_object in self.pos.values())
+
+    def version(self) -> tuple[int, ...]:
+        """A coarse fingerprint of the predicates' sizes (each to within a factor of two): plans made for it stay good."""
+        return tuple(n.bit_length() for n in self.size.values())
+
     def estimate(self, p: Term | None, s_bound: bool, o_bound: bool, o: Term | None = None) -> float:
         """Rows a pattern on ``p`` yields per input row, given which ends are bound (``o``: a constant object)."""
         if p is None:

@@ -33,6 +33,17 @@ class Delta:
     removed: set[Triple] = field(default_factory=set)
 
 
+def _by_predicate(triples: Iterable[Triple]) -> dict[Term, list[Triple]]:
+    """Facts grouped by predicate, for the rules to pick those they read."""
+    found: dict[Term, list[Triple]] = {}
+    for t in triples:
+        group = found.get(t[1])
+        if group is None:
+            group = found[t[1]] = []
+        group.append(t)
+    return found
+
+
 def _merge(into: Anchors | None, more: Anchors | None) -> Anchors | None:
     if into is None or more is None:
         return None
@@ -121,8 +132,9 @@ class Reasoner:
         while delta:
             added |= delta
             fresh: set[Triple] = set()
+            by_predicate = _by_predicate(delta)
             for rule in rules:
-                relevant = [t for t in delta if rule.reads(t[1])]
+                relevant = rule.relevant(by_predicate)
                 if relevant:
                     self._add_all(rule.run(self.facts, rule.anchors(self.facts, relevant)), fresh)
             self.rounds += 1
@@ -173,8 +185,9 @@ class Reasoner:
         # The rows a changed fact touches, found on the facts as they are (a fact a lower stratum just
         # added connects to its rows only there) and as they were; their outputs are all suspect.
         anchors: dict[int, Anchors | None] = {}
+        changed_by_predicate = _by_predicate(changed)
         for i, rule in enumerate(rules):
-            relevant = [t for t in changed if rule.reads(t[1])]
+            relevant = rule.relevant(changed_by_predicate)
             if relevant:
                 anchors[i] = rule.anchors(facts, relevant)
         # Delete: on the facts as they were, everything derived from a row that read a changed fact.
@@ -186,8 +199,9 @@ class Reasoner:
         seeds: set[Triple] = set(changed)
         while seeds:
             fresh: set[Triple] = set()
+            seeds_by_predicate = _by_predicate(seeds)
             for i, rule in enumerate(rules):
-                relevant = [t for t in seeds if rule.reads(t[1])]
+                relevant = rule.relevant(seeds_by_predicate)
                 if not relevant:
                     continue
                 found = rule.anchors(facts, relevant)
@@ -211,17 +225,17 @@ class Reasoner:
         # Derive again, on the facts as they are: the same rows, those that may derive a deleted fact
         # another way, and whatever follows from what they add.
         delta: set[Triple] = set()
-        touched = changed | doomed
+        touched = _by_predicate(changed | doomed)
         for i, rule in enumerate(rules):
             found: Anchors | None = {}
-            relevant = [t for t in touched if rule.reads(t[1])]
+            relevant = rule.relevant(touched)
             if relevant:
                 found = _merge(found, rule.anchors(facts, relevant))
             if i in anchors:
                 found = _merge(found, anchors[i])
             regain = [t for t in doomed if t[1] in rule.produces or None in rule.produces]
             if regain:
-                found = _merge(found, rule.head_anchors(facts, regain))
+                found = _merge(found, rule.head_anchors(facts, regain, self.extremes))
             if found is None or found:
                 self._add_all(rule.run(facts, found), delta)
         self._saturate(rules, delta, set())

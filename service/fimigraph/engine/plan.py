@@ -12,20 +12,17 @@ of rows (lists of terms, one slot per variable of the scope).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from rdflib import BNode, Variable
+from rdflib import Variable
 from rdflib.paths import Path
-from rdflib.plugins.sparql.algebra import translateGroupGraphPattern
-from rdflib.plugins.sparql.parserutils import CompValue
 
-from .expressions import Compiler, Expr, ExprError, Unsupported, holds
+from .expressions import Expr, ExprError, holds
 from .facts import Facts
 from .patterns import BOUND, FREE, MAYBE, Op, Position, Rows, pattern_op
-from .terms import Term, boolean, from_rdflib, integer, string, value
+from .terms import from_rdflib
 
-Functions = Callable[[str, list[Expr]], "Expr | None"]
+_NONE: dict = {}
 
 
 class Scope:
@@ -144,6 +141,7 @@ class Group(Element):
 
     def __init__(self, elements: list[Element]) -> None:
         self.elements = elements
+        self.orders: dict[tuple, tuple[list[int], float]] = {}  # planned orders, by what is bound and the facts' sizes
         sure: set[int] = set()
         maybe: set[int] = set()
         reads: set[int] = set()
@@ -154,7 +152,7 @@ class Group(Element):
         self.sure, self.maybe, self.reads = frozenset(sure), frozenset(maybe - sure), frozenset(reads - sure - maybe)
 
     def estimate(self, facts: Facts, bound: frozenset[int]) -> float:
-        return plan_group(self, facts, bound, frozenset())[1]
+        return best_order(self, facts, bound)[1]
 
     def op(self, facts: Facts, bound: frozenset[int], maybe: frozenset[int]) -> Op:
         return plan_group(self, facts, bound, maybe)[0]
@@ -233,6 +231,9 @@ class Optional(Element):
         self.reads = (group.reads | reads) - self.maybe
 
     def op(self, facts: Facts, bound: frozenset[int], maybe: frozenset[int]) -> Op:
+        fast = self._lookup(facts, bound)
+        if fast is not None:
+            return fast
         inner = self.group.op(facts, bound, maybe)
         expr = self.expr
         # The group's operators write into the rows they get: a row the group does not match must come
@@ -249,6 +250,37 @@ class Optional(Element):
                     out.extend(found)
                 else:
                     out.append(r)
+            return out
+        return left_join
+
+
+    def _lookup(self, facts: Facts, bound: frozenset[int]) -> Op | None:
+        """OPTIONAL { ?bound <p> ?free }, the usual case, as one index lookup per row (no nested plan)."""
+        if self.expr is not None or len(self.group.elements) != 1 or not isinstance(self.group.elements[0], Triple):
+            return None
+        s, p, o = self.group.elements[0].triple
+        scope = self.group.elements[0].scope
+        if not (isinstance(s, Variable) and isinstance(o, Variable) and not isinstance(p, (Variable, Path))):
+            return None
+        si, oi = scope.slot(s), scope.slot(o)
+        if si not in bound or oi in bound or si == oi:
+            return None
+        spo, pred = facts.spo, from_rdflib(p)
+        empty: frozenset = frozenset()
+
+        def left_join(rows: Rows) -> Rows:
+            out = []
+            for r in rows:
+                found = spo.get(r[si], _NONE).get(pred, empty)
+                if len(found) <= 1:
+                    for r[oi] in found:
+                        pass
+                    out.append(r)
+                    continue
+                for v in found:
+                    n = r.copy()
+                    n[oi] = v
+                    out.append(n)
             return out
         return left_join
 
@@ -317,42 +349,20 @@ class Filter(Element):
 
 
 def plan_group(group: Group, facts: Facts, bound: frozenset[int], maybe: frozenset[int]) -> tuple[Op, float]:
-    """Order a group's elements for what is bound; return its operator and its estimated rows per input row."""
-    pending = list(range(len(group.elements)))
-    placed: set[int] = set()
-    steps: list[Op] = []
-    estimate = 1.0
+    """Order a group's elements for what is bound; return its operator and its estimated rows per input row.
+
+    Each possible first element is tried, then the cheapest element that may go next, preferring
+    one joined to what is bound (a cross product multiplies rows); the order whose intermediate
+    results are estimated smallest in total wins.
+    """
     elements = group.elements
-    binders = {i: e.sure | e.maybe for i, e in enumerate(elements)}
-    while pending:
-        ready = []
-        for i in pending:
-            e = elements[i]
-            if isinstance(e, Filter):
-                # After every element of the group that can bind one of its variables.
-                if all(j in placed or not (binders[j] & e.reads) for j in pending if j != i):
-                    ready.append((-1.0, i))
-                continue
-            earlier = [j for j in pending if j < i and not isinstance(elements[j], Filter)]
-            if e.barrier:
-                if any(elements[j].barrier or (elements[j].slots & e.slots) for j in earlier):
-                    continue
-            elif any(elements[j].barrier and (binders[j] & e.slots) for j in earlier):
-                continue
-            ready.append((e.estimate(facts, bound) if not e.barrier else 1.0, i))
-        if not ready:  # cannot happen for a well-formed group; keep the written order
-            ready = [(0.0, pending[0])]
-        cost, pick = min(ready)
-        e = elements[pick]
+    order, rows = best_order(group, facts, bound)
+    steps: list[Op] = []
+    for i in order:
+        e = elements[i]
         steps.append(e.op(facts, bound, maybe))
-        if not isinstance(e, Filter):
-            estimate *= max(cost, 0.5) if not e.barrier else 1.0
-        else:
-            estimate *= 0.5
         bound = bound | e.sure
         maybe = (maybe | e.maybe) - bound
-        placed.add(pick)
-        pending.remove(pick)
 
     def run(rows: Rows) -> Rows:
         for step in steps:
@@ -360,163 +370,75 @@ def plan_group(group: Group, facts: Facts, bound: frozenset[int], maybe: frozens
                 return rows
             rows = step(rows)
         return rows
-    return run, estimate
+    return run, rows
 
 
-# -- building elements from the algebra ---------------------------------------------------------
+STARTS = 4
+"""How many of the cheapest first elements planning tries."""
 
 
-class Builder:
-    """Turns rdflib algebra into elements of a scope; ``functions`` resolves custom function IRIs."""
-
-    def __init__(self, scope: Scope, facts_ref: Callable[[], Facts], functions: Functions | None = None) -> None:
-        self.scope = scope
-        self.facts_ref = facts_ref
-        self.functions = functions
-        self.nested: list[Group] = []  # the groups of EXISTS and NOT EXISTS, for anchoring
-
-    def expression(self, e: Any) -> tuple[Expr, frozenset[int]]:
-        """Compile an expression; return it with the slots it reads."""
-        expr = Compiler(self.scope.slot, exists=self._exists, functions=self.functions)(e)
-        return expr, frozenset(self.scope.slot(v) for v in _expression_vars(e))
-
-    def _exists(self, graph: CompValue, positive: bool) -> Expr:
-        if getattr(graph, "name", "") == "GroupGraphPatternSub":
-            graph = translateGroupGraphPattern(graph)
-        group = self.group(graph)
-        self.nested.append(group)
-        cache: dict[frozenset[int], Op] = {}
-
-        def exists(row: list) -> Term:
-            bound = frozenset(i for i, v in enumerate(row) if v is not None)
-            op = cache.get(bound)
-            if op is None:
-                op = cache[bound] = group.op(self.facts_ref(), bound, frozenset())
-            return boolean(bool(op([row.copy()])) == positive)
-        return exists
-
-    def group(self, node: Any) -> Group:
-        """The elements of a group graph pattern."""
-        elements: list[Element] = []
-        self._flatten(node, elements)
-        return Group(elements)
-
-    def _flatten(self, node: Any, out: list[Element]) -> None:
-        name = node.name
-        if name == "BGP":
-            # A blank node in a pattern is a variable (SPARQL 1.1 §4.1.4), scoped to the query.
-            out.extend(Triple(tuple(Variable(f"_:{x}") if isinstance(x, BNode) else x for x in t), self.scope)
-                       for t in node.triples)
-        elif name == "Join":
-            self._flatten(node.p1, out)
-            right = node.p2
-            if right.name in ("BGP", "ToMultiSet", "Union", "Join", "Extend"):
-                self._flatten(right, out)
-            else:
-                group = self.group(right)
-                # A nested group is evaluated bottom-up (SPARQL 1.1 §18.5): when one of its
-                # expressions reads a variable the group itself does not bind, it must not see
-                # the outer row's value, so it runs on its own and is joined.
-                own = group.sure | group.maybe
-                out.append(Isolated(group) if group.reads - own else group)
-        elif name == "LeftJoin":
-            self._flatten(node.p1, out)
-            inner = self.group(node.p2)
-            expr, reads = (None, frozenset())
-            if node.expr is not None and not _is_true(node.expr):
-                expr, reads = self.expression(node.expr)
-            out.append(Optional(inner, expr, reads))
-        elif name == "Filter":
-            self._flatten(node.p, out)
-            for conjunct in _conjuncts(node.expr):
-                expr, reads = self.expression(conjunct)
-                out.append(Filter(expr, reads))
-        elif name == "Extend":
-            self._flatten(node.p, out)
-            expr, reads = self.expression(node.expr)
-            out.append(Bind(self.scope.slot(node.var), expr, reads))
-        elif name == "Minus":
-            self._flatten(node.p1, out)
-            out.append(Minus(self.group(node.p2)))
-        elif name == "Union":
-            branches: list[Any] = []
-            _union_branches(node, branches)
-            out.append(Union([self.group(b) for b in branches]))
-        elif name == "ToMultiSet":
-            inner = node.p
-            if inner.name == "values":
-                out.append(Values(inner.res, self.scope))
-            else:
-                from .subselect import SubSelect
-                out.append(SubSelect(inner, self.scope, self.facts_ref, self.functions))
-        elif name == "values":
-            out.append(Values(node.res, self.scope))
-        elif name in ("Project", "Distinct", "Reduced"):
-            self._flatten(node.p, out)
-        else:
-            raise Unsupported(f"the native engine does not evaluate {name} in a rule body")
-
-
-def _union_branches(node: Any, out: list[Any]) -> None:
-    for side in (node.p1, node.p2):
-        if side.name == "Union":
-            _union_branches(side, out)
-        else:
-            out.append(side)
-
-
-def _conjuncts(e: Any) -> list[Any]:
-    if isinstance(e, CompValue) and e.name == "ConditionalAndExpression":
-        return [x for part in [e.expr, *(e.other or [])] for x in _conjuncts(part)]
-    return [e]
-
-
-def _is_true(e: Any) -> bool:
-    return getattr(e, "name", None) == "TrueFilter"
-
-
-def _expression_vars(e: Any) -> set[Variable]:
-    found: set[Variable] = set()
-
-    def walk(x: Any) -> None:
-        if isinstance(x, Variable):
-            found.add(x)
-        elif isinstance(x, CompValue):
-            if x.name in ("Builtin_EXISTS", "Builtin_NOTEXISTS"):
-                graph = x.graph
-                found.update(getattr(graph, "_vars", set()) or _pattern_vars(graph))
-                return
-            for v in x.values():
-                walk(v)
-        elif isinstance(x, (list, tuple)):
-            for v in x:
-                walk(v)
-    walk(e)
+def best_order(group: Group, facts: Facts, bound: frozenset[int]) -> tuple[list[int], float]:
+    """The order of a group's elements for what is bound (see :func:`plan_group`), and its estimated rows per input row."""
+    key = (bound, facts.version())
+    cached = group.orders.get(key)
+    if cached is not None:
+        return cached
+    elements = group.elements
+    starts = sorted(_ready(elements, list(range(len(elements))), bound, facts))[:STARTS]
+    best: tuple[float, list[int], float] | None = None
+    for _cost, first in starts:
+        order, total, rows = _greedy(elements, first, bound, facts)
+        if best is None or total < best[0]:
+            best = (total, order, rows)
+    found = (best[1], best[2]) if best else ([], 1.0)
+    if len(group.orders) > 64:
+        group.orders.clear()
+    group.orders[key] = found
     return found
 
 
-def _pattern_vars(node: Any) -> set[Variable]:
-    found: set[Variable] = set()
+def _ready(elements: list[Element], pending: list[int], bound: frozenset[int], facts: Facts) -> list[tuple[float, int]]:
+    """The elements that may go next by SPARQL's semantics, with their estimated rows out per row in."""
+    binders = {i: elements[i].sure | elements[i].maybe for i in pending}
+    ready = []
+    for i in pending:
+        e = elements[i]
+        if isinstance(e, Filter):
+            # After every element of the group that can bind one of its variables.
+            if all(not (binders[j] & e.reads) for j in pending if j != i):
+                ready.append((0.5, i))
+            continue
+        earlier = [j for j in pending if j < i and not isinstance(elements[j], Filter)]
+        if e.barrier:
+            if any(elements[j].barrier or (elements[j].slots & e.slots) for j in earlier):
+                continue
+            ready.append((1.0, i))
+        elif not any(elements[j].barrier and (binders[j] & e.slots) for j in earlier):
+            estimate = e.estimate(facts, bound)
+            if bound and not (e.slots & bound) and estimate > 1:
+                estimate *= 1000.0  # not joined to anything bound: a cross product
+            ready.append((estimate, i))
+    if not ready and pending:  # cannot happen for a well-formed group; keep the written order
+        ready = [(1.0, pending[0])]
+    return ready
 
-    def walk(x: Any) -> None:
-        if isinstance(x, Variable):
-            found.add(x)
-        elif isinstance(x, CompValue):
-            for v in x.values():
-                walk(v)
-        elif isinstance(x, (list, tuple)):
-            for v in x:
-                walk(v)
-    walk(node)
-    return found
 
-
-def literal_value(term: Term) -> Any:
-    """A term's Python value for aggregates (literals by value, others as themselves)."""
-    return value(term) if isinstance(term, tuple) else term
-
-
-__all__ = [
-    "Bind", "Builder", "Element", "Filter", "Group", "Minus", "Optional", "Scope", "Triple", "Union", "Values",
-    "integer", "literal_value", "plan_group", "string",
-]
+def _greedy(elements: list[Element], first: int, bound: frozenset[int], facts: Facts) -> tuple[list[int], float, float]:
+    """An order starting with ``first``, then always the cheapest ready element (filters as soon as they may run)."""
+    pending = list(range(len(elements)))
+    order: list[int] = []
+    rows, total = 1.0, 0.0
+    pick = first
+    while True:
+        e = elements[pick]
+        cost = 0.5 if isinstance(e, Filter) else 1.0 if e.barrier else max(e.estimate(facts, bound), 0.1)
+        rows *= cost
+        total += rows
+        order.append(pick)
+        pending.remove(pick)
+        bound = bound | e.sure
+        if not pending:
+            return order, total, rows
+        ready = _ready(elements, pending, bound, facts)
+        filters = [i for _c, i in ready if isinstance(elements[i], Filter)]
+        pick = filters[0] if filters else min(ready)[1]

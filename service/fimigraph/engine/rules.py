@@ -22,7 +22,8 @@ from rdflib.plugins.sparql import prepareQuery
 
 from .expressions import Expr, ExprError, Unsupported
 from .facts import Facts, Triple
-from .plan import Builder, Group, Minus, Optional, Scope, Triple as Pattern, Union, plan_group
+from .algebra import Builder
+from .plan import Group, Minus, Optional, Scope, Triple as Pattern, Union, plan_group
 from .shacl import FunctionText, RuleText
 from .subselect import SubSelect
 from .terms import Blank, Lit, Term, from_rdflib
@@ -84,6 +85,8 @@ class Rule:
     _by_predicate: dict[Term | None, tuple[_Site, ...]] | None = None
     _direct: dict[Term, list[tuple[int, int, Term | None, Term | None]]] | None = None
     _template: list[tuple[tuple[int, Any], ...]] | None = None
+    _connections: dict[tuple, Callable] = field(default_factory=dict)
+    _by_template_predicate: dict[Term | None, list[tuple[Any, Any, Any]]] | None = None
 
     # -- running ----------------------------------------------------------------------------------
 
@@ -135,6 +138,12 @@ class Rule:
         """Whether a fact with predicate ``p`` may matter to the rule."""
         return p in self.predicates or None in self.predicates
 
+    def relevant(self, by_predicate: dict[Term, list[Triple]]) -> list[Triple]:
+        """Of facts grouped by predicate, those the rule may read."""
+        if None in self.predicates:
+            return [t for group in by_predicate.values() for t in group]
+        return [t for p in self.predicates if p in by_predicate for t in by_predicate[p]]
+
     def anchors(self, facts: Facts, changed: Iterable[Triple]) -> Anchors | None:
         """Anchor values covering every row that may read one of these facts; None when only the whole rule does."""
         if self._by_predicate is None:
@@ -143,6 +152,7 @@ class Rule:
         assert direct is not None and by_predicate is not None
         found: Anchors = {}
         anywhere = by_predicate.get(None, ())
+        waiting: dict[int, tuple[_Site, list[Triple]]] = {}  # the facts each other site must connect, at once
         for fact in changed:
             p = fact[1]
             for position, slot, s_const, o_const in direct.get(p, ()):
@@ -152,11 +162,13 @@ class Rule:
                         values = found[slot] = set()
                     values.add(fact[position])
             for site in by_predicate.get(p, ()) + anywhere:
-                got = self._site_anchors(facts, site, fact)
-                if got is None:
-                    return None
-                for slot, value in got:
-                    found.setdefault(slot, set()).add(value)
+                waiting.setdefault(id(site), (site, []))[1].append(fact)
+        for site, facts_of_site in waiting.values():
+            got = self._site_anchors(facts, site, facts_of_site)
+            if got is None:
+                return None
+            for slot, value in got:
+                found.setdefault(slot, set()).add(value)
         return found
 
     def _index_sites(self) -> None:
@@ -178,51 +190,74 @@ class Rule:
         self._direct = direct
         self._by_predicate = {k: tuple(v) for k, v in others.items()}
 
-    def _site_anchors(self, facts: Facts, site: _Site, fact: Triple) -> list[tuple[int, Term]] | None:
+    def _site_anchors(self, facts: Facts, site: _Site, matched: list[Triple]) -> list[tuple[int, Term]] | None:
+        """Anchors for the rows that read these facts through one pattern nested in sub-selects or EXISTS."""
         if not isinstance(site.pattern.triple[1], (URIRef, Variable)):
             return None  # a property path: the fact may be any step of it
-        bindings = _match(site.pattern, fact)
-        if bindings is None:
+        batch = [b for b in (_match(site.pattern, fact) for fact in matched) if b is not None]
+        if not batch:
             return []
-        if not bindings:  # a pattern of constants: any row may depend on it
+        if not all(batch):  # a pattern of constants: any row may depend on it
             return None
         skip: Pattern | None = site.pattern
         for frame in reversed(site.frames):
             assert frame.home is not None
-            # No connection (None) is not knowing; connecting to no row ([]) means no row reads the fact now.
             if frame.kind == "subselect":
                 sub = frame.subselect
                 assert sub is not None
-                out = _project(sub, bindings)
-                if not out:
-                    connected = _connect(facts, frame.home, skip, bindings)
-                    if connected is None:
-                        return None
-                    out = _project(sub, connected)
-                    if not out and connected:
-                        return None
-                bindings = out
+                keep = lambda found: _project(sub, found)  # noqa: E731
             else:
-                # The body, or an EXISTS/MINUS group: on to one variable the body binds on every row
+                # The body, or an EXISTS/MINUS group: on to variables the body binds on every row
                 # (never one an OPTIONAL or a BIND binds: pre-binding it would change what they do).
-                shared = [(s, v) for s, v in bindings if s in frame.sure]
-                if not shared:
-                    connected = _connect(facts, frame.home, skip, bindings)
-                    if connected is None:
-                        return None
-                    shared = [(s, v) for s, v in connected if s in frame.sure]
-                    if not shared and connected:
-                        return None
-                if frame.kind == "top" and shared:  # one variable suffices: all its values
-                    slot = min(s for s, _v in shared)
-                    shared = [(s, v) for s, v in shared if s == slot]
-                bindings = shared
-            if not bindings:
+                keep = lambda found: [(s, v) for s, v in found if s in frame.sure]  # noqa: E731
+            out = [kept for b in batch if (kept := keep(b))]
+            rest = [b for b in batch if not keep(b)]
+            if rest:
+                connected = self._connect(facts, frame.home, skip, rest)
+                if connected is None:
+                    return None  # nothing to connect through: only the whole rule is sure
+                kept = keep(connected)
+                if connected and not kept:
+                    return None
+                if kept:
+                    out.append(kept)
+            # Connecting to no row means no row reads those facts now (the other side of the change looks too).
+            if not out:
                 return []
+            batch = out
             skip = None
-        return bindings
+        # One variable suffices: all its values.
+        slot = min(s for b in batch for s, _v in b)
+        return [(s, v) for b in batch for s, v in b if s == slot]
 
-    def head_anchors(self, facts: Facts, derived: Iterable[Triple]) -> Anchors | None:
+    def _connect(self, facts: Facts, group: Group, skip: Pattern | None,
+                 batch: list[list[tuple[int, Term]]]) -> list[tuple[int, Term]] | None:
+        """Bindings of the group's variables reachable from each of these through its triple patterns (None: it has none).
+
+        A UNION's branches are alternatives: each is tried with the group's own patterns.
+        """
+        alternatives = _alternatives(group, skip)
+        if not any(alternatives):
+            return None
+        bound = frozenset(s for b in batch for s, _v in b)
+        found: set[tuple[int, Term]] = set()
+        for k, patterns in enumerate(alternatives):
+            if not patterns:
+                continue
+            key = (id(group), id(skip), k, bound)
+            op = self._connections.get(key)
+            if op is None:
+                op = self._connections[key] = plan_group(Group(patterns), facts, bound, frozenset())[0]
+            seeds = []
+            for b in batch:
+                seed: list = [None] * patterns[0].scope.width
+                for s, v in b:
+                    seed[s] = v
+                seeds.append(seed)
+            found.update((i, x) for r in op(seeds) for i, x in enumerate(r) if x is not None)
+        return list(found)
+
+    def head_anchors(self, facts: Facts, derived: Iterable[Triple], extremes: Iterable[Term] = ()) -> Anchors | None:
         """Anchors covering every row that may derive one of these triples again; None: the whole rule.
 
         A row that writes a node writes every triple the template gives that node: a node is
@@ -230,31 +265,39 @@ class Rule:
         (``?link fimi:linkSubject ?s`` binds ``?s``), whatever its other triples.
         """
         found: Anchors = {}
-        unanchored: set[Term] = set()
-        anchored: set[Term] = set()
-        for fact in derived:
-            s, p, o = fact
-            best: tuple[int, Term] | None = None
+        if self._by_template_predicate is None:
+            index: dict[Term | None, list[tuple[Any, Any, Any]]] = {}
+            for triple in self.template:
+                index.setdefault(None if isinstance(triple[1], Slot) else triple[1], []).append(triple)
+            self._by_template_predicate = index
+        # Per node, the template variables its triples bind to the node's only value for the property
+        # (its subject, its target: every row that writes the node binds them alike), not to one of
+        # several (its premises: one row each).
+        doomed: dict[Term, dict[Term, set[Term]]] = {}
+        for s, p, o in derived:
+            doomed.setdefault(s, {}).setdefault(p, set()).add(o)
+        for node, properties in doomed.items():
+            options: list[tuple[int, int, Term]] = []
             matched = False
-            for ts, tp, to in self.template:
-                if not _fits(tp, p) or not _fits(ts, s) or not _fits(to, o):
-                    continue
-                matched = True
-                for term, value in ((to, o), (ts, s)):
-                    if isinstance(term, Slot) and term.slot in self.shared:
-                        best = (term.slot, value)
-                        break
-                if best is not None:
-                    break
+            for p, values in properties.items():
+                for ts, _tp, to in self._by_template_predicate.get(p, []) + self._by_template_predicate.get(None, []):
+                    if not _fits(ts, node) or not any(_fits(to, o) for o in values):
+                        continue
+                    matched = True
+                    if isinstance(ts, Slot) and ts.slot in self.shared:
+                        options.append((0, ts.slot, node))
+                    # (An extreme property keeps one value of the many its rows bind: no guide.)
+                    if (isinstance(to, Slot) and to.slot in self.shared and p not in extremes
+                            and len(values | facts.objects(node, p)) == 1):
+                        (value,) = values
+                        options.append((facts.degree(value), to.slot, value))
             if not matched:
                 continue
-            if best is None:
-                unanchored.add(s)
-            else:
-                anchored.add(s)
-                found.setdefault(best[0], set()).add(best[1])
-        if unanchored - anchored:
-            return None
+            if not options:
+                return None
+            # The one few facts mention: a node's subject, not its state or kind.
+            _degree, slot, value = min(options, key=lambda option: (option[0], option[1], str(option[2])))
+            found.setdefault(slot, set()).add(value)
         return found
 
 
@@ -294,28 +337,6 @@ def _match(pattern: Pattern, fact: Triple) -> list[tuple[int, Term]] | None:
 def _project(sub: SubSelect, bindings: list[tuple[int, Term]]) -> list[tuple[int, Term]]:
     correlatable = {i: o for i, o in sub.projected if sub.group_by is None or i in sub.group_vars}
     return [(correlatable[s], v) for s, v in bindings if s in correlatable]
-
-
-def _connect(facts: Facts, group: Group, skip: Pattern | None,
-             bindings: list[tuple[int, Term]]) -> list[tuple[int, Term]] | None:
-    """Bindings of the group's other variables reachable from these through its triple patterns (None: it has none).
-
-    A UNION's branches are alternatives: each is tried with the group's own patterns.
-    """
-    alternatives = _alternatives(group, skip)
-    if not any(alternatives):
-        return None
-    bound = frozenset(s for s, _v in bindings)
-    found: set[tuple[int, Term]] = set()
-    for patterns in alternatives:
-        if not patterns:
-            continue
-        op, _ = plan_group(Group(patterns), facts, bound, frozenset())
-        seed: list = [None] * patterns[0].scope.width
-        for s, v in bindings:
-            seed[s] = v
-        found.update((i, x) for r in op([seed]) for i, x in enumerate(r) if x is not None)
-    return list(found)
 
 
 def _alternatives(group: Group, skip: Pattern | None) -> list[list[Pattern]]:

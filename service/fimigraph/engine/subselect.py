@@ -19,7 +19,8 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from .expressions import Expr, ExprError, Unsupported, holds
 from .facts import Facts
 from .patterns import Op, Rows
-from .plan import Builder, Element, Scope, plan_group
+from .algebra import Builder
+from .plan import Element, Scope, plan_group
 from .terms import XSD_DECIMAL, XSD_INTEGER, Lit, Term, decimal, integer, string, value
 
 def order_key(term: Term | None) -> tuple[int, Any, str]:

@@ -128,12 +128,12 @@ def string(text: str) -> Lit:
     return Lit(text)
 
 
+TRUE, FALSE = Lit("true", XSD_BOOLEAN), Lit("false", XSD_BOOLEAN)
+
+
 def boolean(b: bool) -> Lit:
     """An xsd:boolean literal."""
-    return Lit("true" if b else "false", XSD_BOOLEAN)
-
-
-TRUE, FALSE = boolean(True), boolean(False)
+    return TRUE if b else FALSE
 
 
 # -- conversions ------------------------------------------------------------------------

@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from ...attribution import attribution, attribution_stix
-from ..deps import StoreDep
+from ...attribution import attribution
+from ...stix import export_attribution
+from ..deps import ViewDep
 from ..negotiation import choose
+from ..problems import documented
 
 STIX_JSON = "application/stix+json"
 
@@ -17,11 +19,11 @@ router = APIRouter(tags=["attribution"])
 @router.get(
     "/attribution",
     summary="Graded attribution of a subject",
-    responses={200: {"content": {"application/json": {}, STIX_JSON: {}}}},
+    responses={200: {"content": {"application/json": {}, STIX_JSON: {}}}, **documented(400, 404, 406)},
 )
 def get_attribution(
     request: Request,
-    store: StoreDep,
+    store: ViewDep,
     subject: str = Query(..., description="IRI of an account, actor or campaign."),
 ) -> JSONResponse:
     """Links to states (strongest grade first), negative findings beside them, and conflicts.
@@ -31,5 +33,5 @@ def get_attribution(
     """
     media = choose(request.headers.get("accept"), ["application/json", STIX_JSON])
     if media == STIX_JSON:
-        return JSONResponse(attribution_stix(store, subject), media_type=STIX_JSON)
+        return JSONResponse(export_attribution(store, subject), media_type=STIX_JSON)
     return JSONResponse(attribution(store, subject))

@@ -6,8 +6,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from ...explain import explain, render_text
-from ..deps import StoreDep
+from ..deps import ViewDep
 from ..negotiation import choose
+from ..problems import documented
 
 router = APIRouter(tags=["explanations"])
 
@@ -15,11 +16,11 @@ router = APIRouter(tags=["explanations"])
 @router.get(
     "/explanations",
     summary="Proof of a conclusion",
-    responses={200: {"content": {"application/json": {}, "text/plain": {}}}},
+    responses={200: {"content": {"application/json": {}, "text/plain": {}}}, **documented(400, 404, 406)},
 )
 def get_explanation(
     request: Request,
-    store: StoreDep,
+    store: ViewDep,
     link: str = Query(..., description="IRI of an attribution link, negative finding, conflict or claim."),
     all: bool = Query(False, description="List every other derivation, not only the five most confident."),  # noqa: A002 - the parameter's public name
 ) -> Response:
