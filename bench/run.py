@@ -140,6 +140,7 @@ def _engine_timers() -> Timers:
     from fimigraph.engine import Engine
     from fimigraph.engine.fixpoint import Reasoner
     from fimigraph.store import GraphStore
+    from fimigraph.views import Views
 
     timers = Timers()
     timers.wrap(Engine, "__init__", "compile")            # reason.new_engine(): the rules compiled
@@ -149,7 +150,10 @@ def _engine_timers() -> Timers:
     timers.wrap(Engine, "change", "change")               # an incremental change in memory (Reasoner.change + filtering)
     timers.wrap(reason, "_stored_inferred", "read_old")   # the inferred graph the store holds, read to diff
     timers.wrap(reason, "_commit", "commit")              # the transaction(s) of SPARQL updates
-    timers.wrap(GraphStore, "optimize", "compact")        # compaction at the end of a rebuild
+    timers.wrap(GraphStore, "optimize", "compact")        # compaction at the end of a rebuild (the views' included)
+    timers.wrap(Views, "rebuild", "views")                # need-to-know: every band's copy made again after a rebuild
+    timers.wrap(Views, "optimize", "views_compact")       # their compaction, part of "compact"
+    timers.wrap(Views, "apply", "views_apply")            # a change written to each copy within its band
     return timers
 
 
@@ -185,7 +189,7 @@ def step_native(a: dict[str, Any]) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     cpu = time.process_time() - cpu
     parts = timers.report()
-    measured = sum(parts.get(k, {}).get("seconds", 0.0) for k in ("compile", "read", "reason", "collect", "read_old", "commit", "compact"))
+    measured = sum(parts.get(k, {}).get("seconds", 0.0) for k in ("compile", "read", "reason", "collect", "read_old", "commit", "compact", "views"))
     # What is left of infer() is writing: the bulk transaction of the inferred quads (to_quads + Store.extend).
     parts["write"] = {"seconds": round(flushed - started - measured + parts.get("commit", {}).get("seconds", 0.0), 3)}
     parts["flush"] = {"seconds": round(time.perf_counter() - flushed, 3)}
@@ -404,7 +408,7 @@ def step_incremental(a: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-PART_KEYS = ("prepare", "apply", "change", "collect", "commit", "read_old", "compile", "read", "reason", "compact")
+PART_KEYS = ("prepare", "apply", "change", "collect", "commit", "views_apply", "read_old", "compile", "read", "reason", "compact")
 """What a change's time is made of (see README, "incremental"); absent parts count as 0."""
 
 
@@ -427,6 +431,13 @@ ATTRIBUTION_SAMPLE = 40
 """Subjects drawn (seeded, uniformly among those with a link) for the usual /attribution request."""
 BUSIEST = 3
 """The subjects with the most link nodes, timed apart."""
+
+
+def bearer(store: str | Path, clearance: str, role: str = "reader") -> dict[str, str]:
+    """The headers of a new API token for a caller of ``clearance`` (``fimigraph tokens add``), made in the store's folder."""
+    from fimigraph.callers import Tokens
+
+    return {"Authorization": "Bearer " + Tokens(Path(store)).add(f"bench ({clearance})", role=role, clearance=clearance)[1]}
 
 
 def step_attribution(a: dict[str, Any]) -> dict[str, Any]:
@@ -458,7 +469,8 @@ def step_attribution(a: dict[str, Any]) -> dict[str, Any]:
     # A read-only store and the reference engine's settings: the app then neither recovers nor
     # builds the native engine at start-up (neither changes how /attribution reads the store).
     settings = load_settings(store=Path(a["store"]), engine="pyshacl")
-    with TestClient(create_app(settings, store=store)) as client:
+    # A reader cleared for TLP:RED reads the whole store (need-to-know's cost: bench/need_to_know.py).
+    with TestClient(create_app(settings, store=store), headers=bearer(a["store"], a.get("clearance", "red"))) as client:
         for subject, samples, repeat in [(r["s"], usual, 3) for r in sample] + [(r["s"], worst, a["repeat"]) for r in busiest]:
             response = client.get("/attribution", params={"subject": subject})  # warm-up
             if response.status_code != 200:
@@ -544,7 +556,7 @@ REFERENCES = ("pyshacl-oxigraph", "pyshacl-turbo", "pyshacl")
 """The reference engines, in the order they run (all only read the store)."""
 
 
-def run_step_here(name: str, args: dict[str, Any]) -> None:
+def run_step_here(name: str, args: dict[str, Any], steps: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] | None = None) -> None:
     """Child side: run one step and print its result with the process's peak memory."""
     import logging
     import warnings
@@ -552,7 +564,7 @@ def run_step_here(name: str, args: dict[str, Any]) -> None:
     logging.disable(logging.WARNING)
     warnings.simplefilter("ignore")
     load = os.getloadavg()[0]
-    result = STEPS[name](args)
+    result = (steps or STEPS)[name](args)
     result.setdefault("status", "ok")
     result["rss_mb"] = _rss_mb()
     result["load_1m"] = round(load, 2)
@@ -574,11 +586,11 @@ def _rss_of(pid: int) -> float:
 
 
 def run_step(name: str, args: dict[str, Any], *, cap: float | None, log: Any, tag: str | None = None,
-             mem_cap: float = 0) -> dict[str, Any]:
+             mem_cap: float = 0, script: Path | None = None) -> dict[str, Any]:
     """Run one step in a subprocess; a cap on seconds (or on resident MB, ``mem_cap``) kills it (status 'capped')."""
     import tempfile
 
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--step", name, "--step-args", json.dumps(args)]
+    cmd = [sys.executable, str(script or Path(__file__).resolve()), "--step", name, "--step-args", json.dumps(args)]
     started = time.perf_counter()
     load = round(os.getloadavg()[0], 2)
     env = {**os.environ, "PYTHONPATH": str(REPO / "service") + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -626,21 +638,32 @@ def label(n: int) -> str:
     return str(n)
 
 
+def world_paths(size: int, seed: int) -> dict[str, Any]:
+    """Where a world of this size and seed is generated and loaded, as the steps' common arguments take them."""
+    name = f"{label(size)}-s{seed}"
+    return {"size": size, "seed": seed, "nq": str(OUT / f"gen-{name}.nq"), "store": str(OUT / f"store-{name}")}
+
+
+def generated(common: dict[str, Any], *, regenerate: bool, log: Any) -> dict[str, Any]:
+    """The generate step's result: the world's N-Quads written once per (size, seed), then reused."""
+    nq = Path(common["nq"])
+    meta = nq.with_suffix(".json")
+    if nq.exists() and meta.exists() and not regenerate:
+        log(f"  generate: cached {nq.name}")
+        return {**json.loads(meta.read_text()), "cached": True}
+    result = run_step("generate", common, cap=None, log=log)
+    meta.write_text(json.dumps(result))
+    return result
+
+
 def bench_size(size: int, opts: argparse.Namespace, log: Any) -> dict[str, Any]:
     """All steps for one graph size."""
     OUT.mkdir(parents=True, exist_ok=True)
-    name = f"{label(size)}-s{opts.seed}"
-    nq, meta, store = OUT / f"gen-{name}.nq", OUT / f"gen-{name}.json", OUT / f"store-{name}"
-    common = {"size": size, "seed": opts.seed, "nq": str(nq), "store": str(store), "repeat": opts.repeat, "budget": opts.budget,
+    common = {**world_paths(size, opts.seed), "repeat": opts.repeat, "budget": opts.budget,
               "digest_limit": opts.digest_limit, "rounds": opts.rounds, "sources": opts.sources}
     log(f"[{label(size)}] seed {opts.seed}, load {os.getloadavg()[0]:.2f}")
     res: dict[str, Any] = {"size": size, "load_at_start": [round(x, 2) for x in os.getloadavg()]}
-    if nq.exists() and meta.exists() and not opts.regenerate:
-        res["generate"] = {**json.loads(meta.read_text()), "cached": True}
-        log(f"  generate: cached {nq.name}")
-    else:
-        res["generate"] = run_step("generate", common, cap=None, log=log)
-        meta.write_text(json.dumps(res["generate"]))
+    res["generate"] = generated(common, regenerate=opts.regenerate, log=log)
     skip = set(opts.skip)
 
     def step(key: str, name: str, cap: float | None, args: dict[str, Any] | None = None, tag: str | None = None) -> None:
@@ -790,7 +813,8 @@ def table_rows(results: list[dict[str, Any]]) -> tuple[list[str], list[list[str]
     for key, name in (("compile", "compile the rules (new_engine)"), ("read", "read the asserted facts (Engine.read_store)"),
                       ("reason", "reason in memory (Reasoner.rebuild)"), ("collect", "collect the inferred set (Engine.inferred, ×2)"),
                       ("write", "write the inferred graph (one transaction)"), ("commit", "note the run (SPARQL update)"),
-                      ("compact", "compact the store (GraphStore.optimize)")):
+                      ("views", "copy each band's need-to-know view (Views.rebuild)"),
+                      ("compact", "compact the store and views (GraphStore.optimize)")):
         row(f"  {name}", lambda r, k=key: _fmt(_part(r["native"], k)) if ok(r["native"]) else "—")
     row("  semi-naive rounds / peak RSS", lambda r: f"{r['native'].get('rounds')} / {r['native'].get('rss_mb', 0):,.0f} MB" if ok(r["native"]) else "—")
     row("inferred triples (digest)", lambda r: f"{r['native'].get('triples', 0):,} ({r['native'].get('digest', '')[:8]}…)" if ok(r["native"]) else "—")
@@ -832,11 +856,11 @@ def table_rows(results: list[dict[str, Any]]) -> tuple[list[str], list[list[str]
         lambda r: f"{_fmt(inc(r)['first_add_seconds'])}, of which build {_fmt(sum(inc(r)['first_add_build'].values()))}"
         if done(r) and inc(r).get("first_add_seconds") is not None else "—")
     row("  add one source: median / max", lambda r: f"{_fmt(inc(r)['add_seconds'])} / {_fmt(inc(r)['add_max_seconds'])}" if done(r) and inc(r)["sources"] else "—")
-    row("    of which in memory (Engine.change) / inferred set / commit",
-        lambda r: " / ".join(_fmt(inc(r)["add_parts"].get(k)) for k in ("change", "collect", "commit")) if done(r) and inc(r)["sources"] else "—")
+    row("    of which in memory (Engine.change) / inferred set / commit / views",
+        lambda r: " / ".join(_fmt(inc(r)["add_parts"].get(k)) for k in ("change", "collect", "commit", "views_apply")) if done(r) and inc(r)["sources"] else "—")
     row("  retract it: median / max", lambda r: f"{_fmt(inc(r)['retract_seconds'])} / {_fmt(inc(r)['retract_max_seconds'])}" if done(r) and inc(r)["sources"] else "—")
-    row("    of which in memory (Engine.change) / inferred set / commit",
-        lambda r: " / ".join(_fmt(inc(r)["retract_parts"].get(k)) for k in ("change", "collect", "commit")) if done(r) and inc(r)["sources"] else "—")
+    row("    of which in memory (Engine.change) / inferred set / commit / views",
+        lambda r: " / ".join(_fmt(inc(r)["retract_parts"].get(k)) for k in ("change", "collect", "commit", "views_apply")) if done(r) and inc(r)["sources"] else "—")
     row("  source triples / inferred added: median (max)",
         lambda r: f"{inc(r).get('source_triples')} / {inc(r).get('inferred_added')} ({inc(r).get('inferred_added_max')})" if done(r) and inc(r)["sources"] else "—")
     row("  inferred graph restored exactly", lambda r: str(inc(r).get("restored_exactly", "—")) if done(r) else "—")
