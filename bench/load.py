@@ -107,6 +107,11 @@ class Server:
     """``fimigraph serve`` on a free loopback port, its log in bench/out/load-server.log."""
 
     def __init__(self, store: Path, extra: list[str]) -> None:
+        from fimigraph.callers import Tokens
+
+        # Every request of the bench is an editor's cleared for TLP:RED: writes need the editor
+        # role, and its reads see the whole store (as every caller did before need-to-know).
+        self.headers = {"Authorization": "Bearer " + Tokens(store).add("bench/load.py", role="editor", clearance="red")[1]}
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(OUT / "load-server.log", "w")  # noqa: SIM115 -- closed in stop()
@@ -152,7 +157,7 @@ def hostile(server: Server) -> dict[str, Any]:
     idle = _memory_kb(pid, "VmRSS")
     rows = {}
     for name, (method, path, media, body) in requests.items():
-        headers = {"Content-Type": media} if media else {}
+        headers = {**server.headers, **({"Content-Type": media} if media else {})}
         started = time.perf_counter()
         response = httpx.request(method, server.url + path, content=body, headers=headers, timeout=120)
         rows[name] = {"status": response.status_code, "seconds": round(time.perf_counter() - started, 3),
@@ -181,7 +186,7 @@ async def slow(server: Server, count: int) -> dict[str, Any]:
     """``count`` slow queries at once; /health probed meanwhile; the queries' statuses."""
     query = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
     limits = httpx.Limits(max_connections=count + 10)
-    async with httpx.AsyncClient(base_url=server.url, timeout=300, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=server.url, timeout=300, limits=limits, headers=server.headers) as client:
         probes: list[float] = []
         probe_errors: dict[str, int] = {}
         stop = asyncio.Event()
@@ -204,7 +209,8 @@ async def load(server: Server, *, clients: int, writers: int, seconds: float, si
     """``clients`` clients (``writers`` of them changing sources) for ``seconds``: latency and errors per kind of request."""
     from fimigraph.generate import extra_source
 
-    async with httpx.AsyncClient(base_url=server.url, timeout=120, limits=httpx.Limits(max_connections=clients + 10)) as client:
+    async with httpx.AsyncClient(base_url=server.url, timeout=120, limits=httpx.Limits(max_connections=clients + 10),
+                                 headers=server.headers) as client:
         rows = (await client.post("/sparql", data={"query": PREFIXES + "SELECT ?s ?l WHERE { ?l a fimi:AttributionLink ; "
                                                    "fimi:linkSubject ?s } LIMIT 5000"},
                                   headers={"Accept": "application/sparql-results+json"})).json()["results"]["bindings"]
