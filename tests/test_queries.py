@@ -15,7 +15,8 @@ from typing import Any
 
 import pyoxigraph as ox
 import pytest
-from support import CASE, QUERIES, denial
+from rdflib import Graph
+from support import CASE, QUERIES, SEED_DIR, denial
 
 from fimigraph.ingest import ingest
 from fimigraph.store import GraphStore
@@ -587,3 +588,13 @@ def test_a_disputed_conflict_has_no_state_label_and_is_not_repeated_per_label(se
     assert [(r["kind"], r["fromLabel"], r["toLabel"]) for r in conflicts] == [
         ("disputed-claim", "#boycottparis2024 campaign", None)
     ]
+
+
+def test_a_finding_with_no_link_beside_it_is_one_row_without_a_grade(empty_store: GraphStore) -> None:
+    """Viginum's report without the individual's party affiliation: its finding stands alone, once per claim under it."""
+    report = Graph().parse(SEED_DIR / "viginum-report.ttl", format="turtle")
+    report.remove((CASE["claim/viginum-individual-affiliated-with-party"], None, None))
+    ingest(empty_store, report.serialize(format="turtle").encode(), media_type="text/turtle")
+    rows = _rows(empty_store, "02-negative-findings")
+    assert rows and all(r["strongestGradeBeside"] is None for r in rows)
+    assert len(rows) == len({(r["finding"], r["directness"], r["quote"], r["subject"]) for r in rows})

@@ -338,16 +338,24 @@ class GraphStore:
         With no dataset given (here or by the query's own FROM / FROM NAMED), the default
         graph is the union of all graphs. Given one, it is exactly what is named: an
         empty list is an empty default graph, or no named graphs (SPARQL 1.1 Protocol §2.1.4).
-        ``bind``: IRIs (or literals) bound to variables of the query (never pasted into its text);
-        pyoxigraph binds only variables a SELECT projects.
+        ``bind``: IRIs (or literals) bound to variables of the query (a SELECT must project them):
+        as ``substitutions=``, which bind them everywhere, filters of nested groups included; and
+        as a ``VALUES`` row opening the ``WHERE`` group, because pyoxigraph plans the row into the
+        pattern, while it joins substitutions only after evaluating it (one subject's links at
+        100k: 9.1 → 0.8 ms; at 1M, /attribution in process 184 → 7 ms). The row is written by
+        pyoxigraph from terms it has checked (``NamedNode`` refuses what is not an IRI), so each
+        value is one term and nothing else: a caller's text never enters the query as text.
         """
         kwargs: dict[str, Any] = {"base_iri": base_iri, "prefixes": prefixes}
         if bind:
             try:
-                kwargs["substitutions"] = {ox.Variable(k): v if isinstance(v, ox.Literal) else ox.NamedNode(v)
-                                           for k, v in bind.items()}
+                terms = {ox.Variable(k): v if isinstance(v, ox.Literal) else ox.NamedNode(v) for k, v in bind.items()}
             except ValueError as exc:
                 raise QueryError(f"not an IRI: {exc}") from exc
+            kwargs["substitutions"] = terms  # bound everywhere, filters of nested groups included
+            row = f"VALUES ({' '.join(str(v) for v in terms)}) {{ ({' '.join(str(t) for t in terms.values())}) }}"
+            where = _WHERE.search(sparql)
+            sparql = f"{sparql[:where.end()]} {row}\n{sparql[where.end():]}" if where else f"{sparql}\n{row}"
         try:
             return self.ox.query(sparql, **kwargs, **dataset(sparql, default_graph, named_graphs))
         except SyntaxError as exc:
@@ -467,6 +475,10 @@ class GraphStore:
         """The IRIs of the store's named graphs."""
         for g in self.ox.named_graphs():
             yield g.value
+
+
+_WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
+"""The opening of a query's (outermost, since it comes first) ``WHERE`` group."""
 
 
 def iri_batches(iris: Iterable[str], size: int = 2000) -> Iterator[str]:
