@@ -63,7 +63,7 @@ CHANGES = {  # what the killed server was asked, and the source it names
 
 def _kill_at(path: Path, point: str, change: str) -> None:
     """Start a server that dies at ``point`` and ask it for ``change``; it must die, answering nothing."""
-    ids = {s.iri.rsplit("/", 1)[-1]: s.id for s in _open(path).sources()}
+    ids = {s.iri.rsplit("/", 1)[-1]: s.id for s in GraphStore(path).sources()}
     gc.collect()
     method, target, body, _ = CHANGES[change]
     with served(path, env={"FIMIGRAPH_CRASH_AT": point}) as server:
@@ -71,10 +71,6 @@ def _kill_at(path: Path, point: str, change: str) -> None:
             httpx.request(method, server.url + target.format(**ids), content=body, timeout=60,
                           headers={**server.editor, "Content-Type": "text/turtle"})
         assert server.process.wait(timeout=30) == -9
-
-
-def _open(path: Path) -> GraphStore:
-    return GraphStore(path)
 
 
 def _inferred(store: GraphStore) -> list[str]:
@@ -89,7 +85,7 @@ def test_a_change_killed_at_any_point_is_whole_or_absent_after_the_restart(templ
     shutil.copytree(template, path)
     _kill_at(path, point, change)
 
-    store = _open(path)
+    store = GraphStore(path)
     with make_client(store, role="reader", clearance="clear"):  # starts as a restarted server does
         pass
     source = CHANGES[change][3]

@@ -186,7 +186,6 @@ def test_attribution_shows_the_best_conclusion_within_the_clearance(store: Graph
     # confidently through the GREEN restatement; a reader sees the best one it may read.
     party = seen[("party-linked", "TLP:CLEAR" if clearance == "clear" else "TLP:GREEN")]
     assert party == (32 if clearance == "clear" else 42)
-    assert not set(_strings(answer)) & set(_hidden_from(clearance))
     assert not any(mark in text for text in _strings(answer) for mark in _hidden_from(clearance))
     # Viginum's finding is CLEAR: every reader sees it beside the links.
     assert [f["state"] for f in answer["not_directly_linked"]] == [str(AZERBAIJAN)]
